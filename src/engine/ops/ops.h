@@ -1,0 +1,56 @@
+// Every differentiable op of the engine, in one list. Each op's forward and backward live
+// side by side in the file named in its comment; shapes are given as [dims].
+#pragma once
+
+#include <optional>
+
+#include "engine/autograd.h"
+#include "engine/kernels/conv_geometry.h"
+
+namespace chimera {
+
+// ---- elementwise.cpp: same shapes, or b with one element broadcast over a ----
+Var add(const Var& a, const Var& b);
+Var sub(const Var& a, const Var& b);
+Var mul(const Var& a, const Var& b);
+Var div(const Var& a, const Var& b);
+Var pow(const Var& a, double exponent);
+Var scale(const Var& a, double s);  // a * s
+Var add_scalar(const Var& a, double s);
+
+// ---- activation.cpp ----
+Var relu(const Var& x);
+Var tanh(const Var& x);
+
+// ---- reduce.cpp: results are 0-d ----
+Var sum(const Var& x);
+Var mean(const Var& x);
+
+// ---- linear.cpp ----
+Var matmul(const Var& a, const Var& b);  // [M, K] x [K, N] -> [M, N]
+// x [N, in], w [out, in], b [out] (optional) -> [N, out]
+Var linear(const Var& x, const Var& w, const std::optional<Var>& b = std::nullopt);
+
+// ---- conv2d.cpp: x [N, C_in, H, W], w [C_out, C_in/groups, kh, kw], b [C_out] (optional) ----
+Var conv2d(const Var& x, const Var& w, const std::optional<Var>& b, const Conv2dParams& p);
+
+// ---- batchnorm2d.cpp: x [N, C, H, W]; weight, bias [C]; running stats [C], f32 ----
+// Training: normalise with batch mean and biased variance; running_mean/var move by momentum
+// (running_var with the unbiased variance) and num_batches_tracked (0-d i64) counts up.
+// Evaluation: normalise with the running statistics, which stay as they are.
+struct BatchNormState {
+  Tensor running_mean, running_var, num_batches_tracked;
+};
+Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
+                 bool training, double momentum = 0.1, double eps = 1e-5);
+
+// ---- shape.cpp ----
+Var reshape(const Var& x, Shape shape);
+Var flatten(const Var& x);                // [N, ...] -> [N, prod(...)]
+Var global_avg_pool2d(const Var& x);      // [N, C, H, W] -> [N, C]
+
+// ---- loss.cpp: mean over the batch / over all elements, 0-d results ----
+Var cross_entropy(const Var& logits, const Tensor& labels);  // logits [N, C], labels [N] i64
+Var mse_loss(const Var& pred, const Tensor& target);          // same shapes
+
+}  // namespace chimera

@@ -1,0 +1,172 @@
+#include "engine/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace chimera {
+
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return 4;
+    case DType::f64: return 8;
+    case DType::i8: return 1;
+    case DType::i32: return 4;
+    case DType::i64: return 8;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "f32";
+    case DType::f64: return "f64";
+    case DType::i8: return "i8";
+    case DType::i32: return "i32";
+    case DType::i64: return "i64";
+  }
+  return "?";
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    CHIMERA_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+static std::shared_ptr<void> allocate(size_t bytes) {
+  // 64-byte alignment lets every SIMD kernel use aligned loads on the base pointer.
+  size_t rounded = ((bytes + 63) / 64) * 64;
+  if (rounded == 0) rounded = 64;
+  void* p = std::aligned_alloc(64, rounded);
+  CHIMERA_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+Tensor::Tensor(Shape shape, DType dtype)
+    : shape_(std::move(shape)), dtype_(dtype), numel_(shape_numel(shape_)) {
+  storage_ = allocate(nbytes());
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t(std::move(shape));
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::scalar(float value) { return full({}, value); }
+
+Tensor Tensor::from_vector(Shape shape, const std::vector<float>& values) {
+  Tensor t(std::move(shape));
+  CHIMERA_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "from_vector: ", values.size(),
+                " values for shape ", shape_str(t.shape()));
+  std::memcpy(t.raw(), values.data(), t.nbytes());
+  return t;
+}
+
+int64_t Tensor::size(int64_t axis) const {
+  int64_t d = dim();
+  if (axis < 0) axis += d;
+  CHIMERA_CHECK(axis >= 0 && axis < d, "axis ", axis, " out of range for shape ", shape_str(shape_));
+  return shape_[axis];
+}
+
+void Tensor::check_dtype(DType want) const {
+  CHIMERA_CHECK(defined(), "use of an undefined tensor");
+  CHIMERA_CHECK(dtype_ == want, "tensor holds ", dtype_name(dtype_), " but ", dtype_name(want),
+                " was requested");
+}
+
+Tensor Tensor::clone() const {
+  if (!defined()) return Tensor();
+  Tensor t(shape_, dtype_);
+  std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      CHIMERA_CHECK(infer < 0, "reshape: more than one -1 in ", shape_str(shape));
+      infer = static_cast<int64_t>(i);
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) shape[infer] = known ? numel_ / known : 0;
+  CHIMERA_CHECK(shape_numel(shape) == numel_, "reshape: cannot view ", shape_str(shape_), " as ",
+                shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+template <class From, class To>
+static void convert(const void* src, void* dst, int64_t n) {
+  const From* s = static_cast<const From*>(src);
+  To* d = static_cast<To*>(dst);
+  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<To>(s[i]);
+}
+
+template <class From>
+static void convert_from(const void* src, void* dst, DType to, int64_t n) {
+  switch (to) {
+    case DType::f32: convert<From, float>(src, dst, n); break;
+    case DType::f64: convert<From, double>(src, dst, n); break;
+    case DType::i8: convert<From, int8_t>(src, dst, n); break;
+    case DType::i32: convert<From, int32_t>(src, dst, n); break;
+    case DType::i64: convert<From, int64_t>(src, dst, n); break;
+  }
+}
+
+Tensor Tensor::to(DType dtype) const {
+  CHIMERA_CHECK(defined(), "use of an undefined tensor");
+  Tensor t(shape_, dtype);
+  switch (dtype_) {
+    case DType::f32: convert_from<float>(raw(), t.raw(), dtype, numel_); break;
+    case DType::f64: convert_from<double>(raw(), t.raw(), dtype, numel_); break;
+    case DType::i8: convert_from<int8_t>(raw(), t.raw(), dtype, numel_); break;
+    case DType::i32: convert_from<int32_t>(raw(), t.raw(), dtype, numel_); break;
+    case DType::i64: convert_from<int64_t>(raw(), t.raw(), dtype, numel_); break;
+  }
+  return t;
+}
+
+double Tensor::item() const {
+  CHIMERA_CHECK(numel_ == 1, "item() needs a one-element tensor, got shape ", shape_str(shape_));
+  return to(DType::f64).data<double>()[0];
+}
+
+void Tensor::fill(double value) {
+  switch (dtype_) {
+    case DType::f32: { float* p = data<float>(); for (int64_t i = 0; i < numel_; ++i) p[i] = static_cast<float>(value); break; }
+    case DType::f64: { double* p = data<double>(); for (int64_t i = 0; i < numel_; ++i) p[i] = value; break; }
+    case DType::i8: { int8_t* p = data<int8_t>(); for (int64_t i = 0; i < numel_; ++i) p[i] = static_cast<int8_t>(value); break; }
+    case DType::i32: { int32_t* p = data<int32_t>(); for (int64_t i = 0; i < numel_; ++i) p[i] = static_cast<int32_t>(value); break; }
+    case DType::i64: { int64_t* p = data<int64_t>(); for (int64_t i = 0; i < numel_; ++i) p[i] = static_cast<int64_t>(value); break; }
+  }
+}
+
+void Tensor::copy_from(const Tensor& other) {
+  check_same_shape(*this, other, "copy_from");
+  CHIMERA_CHECK(dtype_ == other.dtype_, "copy_from: dtype ", dtype_name(other.dtype_), " into ",
+                dtype_name(dtype_));
+  std::memcpy(raw(), other.raw(), nbytes());
+}
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* what) {
+  CHIMERA_CHECK(a.shape() == b.shape(), what, ": shapes ", shape_str(a.shape()), " and ",
+                shape_str(b.shape()), " differ");
+}
+
+}  // namespace chimera

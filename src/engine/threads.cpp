@@ -1,0 +1,31 @@
+#include "engine/threads.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <thread>
+
+#include "engine/error.h"
+
+namespace chimera {
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+static int g_threads = 0;
+
+void set_num_threads(int n) {
+  CHIMERA_CHECK(n >= 1, "thread count must be at least 1, got ", n);
+  g_threads = n;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+int num_threads() {
+  if (g_threads == 0) set_num_threads(hardware_threads());
+  return g_threads;
+}
+
+}  // namespace chimera

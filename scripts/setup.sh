@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Chimera needs (only those missing), then configures and builds.
+# Usage: scripts/setup.sh [build-dir]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build}"
+
+PACKAGES=(g++ cmake ninja-build libopenblas-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+          libgtest-dev libgmock-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[setup] installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "[setup] error: packages missing and not root; run as root or install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$BUILD_DIR.configure.log" 2>&1 ||
+  { cat "$BUILD_DIR.configure.log"; exit 1; }
+rm -f "$BUILD_DIR.configure.log"
+ninja -C "$BUILD_DIR"

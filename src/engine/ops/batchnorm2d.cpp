@@ -1,0 +1,136 @@
+// 2-D batch normalisation (SPEC §4), matching torch.nn.BatchNorm2d.
+#include <cmath>
+#include <vector>
+
+#include "engine/ops/op_helpers.h"
+#include "engine/ops/ops.h"
+
+namespace chimera {
+namespace {
+
+void check_channel_tensor(const char* name, const Tensor& t, int64_t channels) {
+  CHIMERA_CHECK(t.defined() && t.shape() == Shape{channels} && t.dtype() == DType::f32,
+                "batch_norm2d: expected ", name, " f32 [", channels, "], got ",
+                t.defined() ? dtype_name(t.dtype()) : "undefined", " ",
+                t.defined() ? shape_str(t.shape()) : "");
+}
+
+// Per-channel mean and biased variance in double (two passes, so no cancellation).
+void batch_stats(const Tensor& x, std::vector<double>& mean, std::vector<double>& var) {
+  const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
+  const double count = static_cast<double>(n * plane);
+  const float* px = x.f32();
+  parallel_for(c, [&](int64_t ch) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; ++i) s += sum_f64(px + (i * c + ch) * plane, plane);
+    const double m = s / count;
+    double sq = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = px + (i * c + ch) * plane;
+      for (int64_t j = 0; j < plane; ++j) sq += (row[j] - m) * (row[j] - m);
+    }
+    mean[ch] = m;
+    var[ch] = sq / count;
+  }, n * plane);
+}
+
+}  // namespace
+
+// x [N, C, H, W], weight and bias [C] -> y [N, C, H, W]
+// y = (x - mean) * invstd * weight + bias, with xhat = (x - mean) * invstd and per channel sums:
+//   training: dx = weight * invstd / M * (M * g - sum(g) - xhat * sum(g * xhat)), M = N*H*W
+//   evaluation: dx = g * weight * invstd (the statistics are constants)
+//   dweight = sum(g * xhat), dbias = sum(g)
+Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
+                 bool training, double momentum, double eps) {
+  CHIMERA_CHECK(x.value().dim() == 4,
+                "batch_norm2d: expected input [batch, channels, height, width], got ",
+                shape_str(x.shape()));
+  const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
+  const int64_t count = n * plane;
+  check_channel_tensor("weight", weight.value(), c);
+  check_channel_tensor("bias", bias.value(), c);
+  check_channel_tensor("running_mean", state.running_mean, c);
+  check_channel_tensor("running_var", state.running_var, c);
+  CHIMERA_CHECK(state.num_batches_tracked.defined() &&
+                    state.num_batches_tracked.dtype() == DType::i64 &&
+                    state.num_batches_tracked.numel() == 1,
+                "batch_norm2d: num_batches_tracked must be a one-element i64 tensor");
+
+  std::vector<double> mean(c), invstd(c);
+  if (training) {
+    CHIMERA_CHECK(count > 1, "batch_norm2d: training needs more than one value per channel, got "
+                  "input ", shape_str(x.shape()));
+    std::vector<double> var(c);
+    batch_stats(x.value(), mean, var);
+    float* rm = state.running_mean.f32();
+    float* rv = state.running_var.f32();
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
+      rm[ch] = static_cast<float>((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
+      rv[ch] = static_cast<float>((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+    }
+    state.num_batches_tracked.data<int64_t>()[0] += 1;
+  } else {
+    const float* rm = state.running_mean.f32();
+    const float* rv = state.running_var.f32();
+    for (int64_t ch = 0; ch < c; ++ch) {
+      mean[ch] = rm[ch];
+      invstd[ch] = 1.0 / std::sqrt(rv[ch] + eps);
+    }
+  }
+
+  // y = x * alpha + beta per channel, as torch's CPU kernel computes it.
+  const float* pw = weight.value().f32();
+  const float* pb = bias.value().f32();
+  std::vector<float> alpha(c), beta(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    alpha[ch] = static_cast<float>(invstd[ch] * pw[ch]);
+    beta[ch] = static_cast<float>(pb[ch] - mean[ch] * invstd[ch] * pw[ch]);
+  }
+  const float* px = x.value().f32();
+  Tensor y = generate(x.shape(), [&](int64_t i) {
+    const int64_t ch = (i / plane) % c;
+    return px[i] * alpha[ch] + beta[ch];
+  });
+
+  return make_op("batch_norm2d", std::move(y), {x, weight, bias},
+                 [x, weight, bias, training, mean, invstd, n, c, plane](const Tensor& g) {
+    const float* pg = g.f32();
+    const float* px = x.value().f32();
+    const float* pw = weight.value().f32();
+    // Per channel: sum(g) and sum(g * xhat), each in sample order.
+    std::vector<double> sum_g(c), sum_g_xhat(c);
+    parallel_for(c, [&](int64_t ch) {
+      double s = 0.0, sx = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float* gr = pg + (i * c + ch) * plane;
+        const float* xr = px + (i * c + ch) * plane;
+        for (int64_t j = 0; j < plane; ++j) {
+          s += gr[j];
+          sx += gr[j] * ((xr[j] - mean[ch]) * invstd[ch]);
+        }
+      }
+      sum_g[ch] = s;
+      sum_g_xhat[ch] = sx;
+    }, n * plane);
+    if (x.requires_grad()) {
+      const double count = static_cast<double>(n * plane);
+      add_grad(x, generate(x.shape(), [&](int64_t i) {
+                 const int64_t ch = (i / plane) % c;
+                 const double k = pw[ch] * invstd[ch];
+                 if (!training) return static_cast<float>(pg[i] * k);
+                 const double xhat = (px[i] - mean[ch]) * invstd[ch];
+                 return static_cast<float>(
+                     k * (pg[i] - sum_g[ch] / count - xhat * sum_g_xhat[ch] / count));
+               }));
+    }
+    if (weight.requires_grad())
+      add_grad(weight, generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g_xhat[ch]); }));
+    if (bias.requires_grad())
+      add_grad(bias, generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g[ch]); }));
+  });
+}
+
+}  // namespace chimera

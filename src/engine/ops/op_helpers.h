@@ -1,0 +1,38 @@
+// Loops shared by the op files. Every loop writes each output element from one iteration, and
+// every float reduction runs in a fixed order, so results never depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace chimera {
+
+// Below this much work a parallel region costs more than it saves.
+inline constexpr int64_t kParallelMinWork = int64_t{1} << 15;
+
+// Runs f(i) for i in [0, n), split statically over the threads; `work_per_item` is a rough
+// element count per i, so that a few heavy items (channels, rows) still run in parallel.
+template <class F>
+void parallel_for(int64_t n, F f, int64_t work_per_item = 1) {
+#pragma omp parallel for schedule(static) if (n * work_per_item >= kParallelMinWork)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+// A new f32 tensor with out[i] = f(i).
+template <class F>
+Tensor generate(const Shape& shape, F f) {
+  Tensor out(shape);
+  float* o = out.f32();
+  parallel_for(out.numel(), [&](int64_t i) { o[i] = f(i); });
+  return out;
+}
+
+// Sum in double, in index order.
+inline double sum_f64(const float* x, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+}  // namespace chimera

@@ -1,0 +1,43 @@
+// The experiment configuration: configs/default.yaml's keys, with the same values built in, so
+// a run without --config behaves exactly as one with the default file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/layers/bit_layer.h"
+#include "train/optim/chimera21_options.h"
+
+namespace chimera {
+
+struct ControllerConfig {
+  double tolerance = 0.02;
+  double step_size = 0.05;
+  double alpha_max = 1.5;
+};
+
+struct BenchmarkConfig {
+  int64_t steps = 8;
+  int64_t seeds = 3;
+  int64_t batch_size = 16;
+  int64_t in_features = 8;
+  int64_t out_features = 4;
+  std::string log_dir = "outputs";
+};
+
+struct Config {
+  Chimera21Options optimizer;  // lr, betas, eps_opt, weight_decay, rho_psi, gate, policies
+  BitLayerOptions layer;       // stat_mode, rho_s, alphas, warmup, quant_mode, eps, ste_clip
+  double target_bits = 1.32;
+  std::string target_branch = "sparse";
+  ControllerConfig controller;
+  std::vector<std::string> quant_modes{"strict_bitnet", "chimera"};
+  BenchmarkConfig benchmark;
+  std::string source = "built-in defaults";  // where the values came from, for messages
+};
+
+// Reads a YAML file over the defaults. Unknown keys, wrong types and out-of-range values are
+// errors that name the key and the file.
+Config load_config(const std::string& path);
+
+}  // namespace chimera

@@ -1,0 +1,175 @@
+#include "model/layers/bit_layer.h"
+
+#include <cmath>
+#include <vector>
+
+#include "model/quant/ema.h"
+#include "model/quant/ternary.h"
+
+namespace chimera {
+
+QuantMode parse_quant_mode(const std::string& s) {
+  if (s == "chimera") return QuantMode::chimera;
+  if (s == "strict_bitnet") return QuantMode::strict_bitnet;
+  CHIMERA_FAIL("quant_mode must be 'chimera' or 'strict_bitnet', got '", s, "'");
+}
+const char* quant_mode_name(QuantMode m) {
+  return m == QuantMode::chimera ? "chimera" : "strict_bitnet";
+}
+
+ActivationGrad parse_activation_grad(const std::string& s) {
+  if (s == "ste") return ActivationGrad::ste;
+  if (s == "none") return ActivationGrad::none;
+  CHIMERA_FAIL("activation_grad must be 'ste' or 'none', got '", s, "'");
+}
+const char* activation_grad_name(ActivationGrad g) {
+  return g == ActivationGrad::ste ? "ste" : "none";
+}
+
+void BitLayerOptions::validate() const {
+  CHIMERA_CHECK(rho_s >= 0.0 && rho_s <= 1.0, "rho_s must be in [0, 1], got ", rho_s);
+  CHIMERA_CHECK(warmup_steps >= 0, "warmup_steps must be >= 0, got ", warmup_steps);
+  CHIMERA_CHECK(eps_gamma > 0.0, "eps_gamma must be > 0, got ", eps_gamma);
+  CHIMERA_CHECK(eps_beta > 0.0, "eps_beta must be > 0, got ", eps_beta);
+  CHIMERA_CHECK(alpha_min >= 0.0, "alpha_min must be >= 0, got ", alpha_min);
+  CHIMERA_CHECK(alpha_target >= 0.0, "alpha_target must be >= 0, got ", alpha_target);
+  CHIMERA_CHECK(!ste_clip || *ste_clip > 0.0, "ste_clip must be > 0 (or none), got ", *ste_clip);
+  CHIMERA_CHECK(!alpha_override || *alpha_override >= 0.0, "alpha_override must be >= 0, got ",
+                *alpha_override);
+}
+
+QuantizedActivations quantize_activations(const Tensor& x, double eps_beta) {
+  CHIMERA_CHECK(x.numel() > 0, "cannot quantize an empty activation tensor");
+  const float* px = x.f32();
+  const int64_t n = x.numel();
+  float amax = 0.0f;
+  for (int64_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(px[i]));
+  QuantizedActivations out;
+  // Same float32 steps as the reference: amax / 127, then + eps_beta.
+  out.beta = amax / 127.0f + static_cast<float>(eps_beta);
+  out.codes = Tensor(x.shape(), DType::i8);
+  int8_t* q = out.codes.data<int8_t>();
+  const float beta = out.beta;
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    // nearbyint rounds half to even under the default rounding mode, like torch.round.
+    const float r = std::nearbyint(px[i] / beta);
+    q[i] = static_cast<int8_t>(std::fmin(std::fmax(r, -127.0f), 127.0f));
+  }
+  return out;
+}
+
+TernaryWeightState::TernaryWeightState(const BitLayerOptions& opts, const Tensor& weight_master)
+    : options(opts), scale_ema(Tensor::scalar(abs_stat(weight_master, opts.stat_mode))),
+      forward_step(Tensor({}, DType::i64)) {
+  options.validate();
+}
+
+double TernaryWeightState::current_alpha() const {
+  if (options.alpha_override) return *options.alpha_override;
+  if (options.warmup_steps == 0) return options.alpha_target;
+  const double step = static_cast<double>(forward_step.data<int64_t>()[0]);
+  const double progress =
+      options.warmup_steps == 1
+          ? 1.0
+          : std::min(step / static_cast<double>(options.warmup_steps - 1), 1.0);
+  return options.alpha_min + progress * (options.alpha_target - options.alpha_min);
+}
+
+float TernaryWeightState::gamma() const {
+  return std::fmax(scale_ema.f32()[0], static_cast<float>(options.eps_gamma));
+}
+
+Tensor TernaryWeightState::codes_for(const Tensor& weight_master, float gamma,
+                                     double alpha) const {
+  return options.quant_mode == QuantMode::strict_bitnet
+             ? quantize_strict_i8(weight_master, gamma)
+             : quantize_threshold_i8(weight_master, gamma, alpha);
+}
+
+QuantizedWeight TernaryWeightState::quantize(const Tensor& weight_master, bool training) {
+  if (training) {
+    float& s = scale_ema.f32()[0];
+    s = ema(s, abs_stat(weight_master, options.stat_mode), options.rho_s);
+  }
+  QuantizedWeight q;
+  q.gamma = gamma();
+  q.alpha = current_alpha();
+  q.codes = codes_for(weight_master, q.gamma, q.alpha);
+  q.clip = options.ste_clip ? static_cast<float>(std::min(*options.ste_clip, 1.0)) : 1.0f;
+  return q;
+}
+
+void TernaryWeightState::finish_forward(const QuantizedWeight& q, bool training) {
+  last_ = LayerStats{q.gamma, q.alpha, ternary_stats(q.codes)};
+  if (training) forward_step.data<int64_t>()[0] += 1;
+}
+
+LayerStats TernaryWeightState::last_stats(const Tensor& weight_master) const {
+  if (last_) return *last_;
+  const float g = gamma();
+  const double a = current_alpha();
+  return LayerStats{g, a, ternary_stats(codes_for(weight_master, g, a))};
+}
+
+void scale_accumulators(const Tensor& acc, float beta, const QuantizedWeight& q,
+                        const Tensor& bias, int64_t channels, int64_t inner, Tensor& y) {
+  const float scale = beta * q.gamma;  // the reference multiplies the two 0-d tensors first
+  const int32_t* a = acc.data<int32_t>();
+  float* py = y.f32();
+  const float* pb = bias.defined() ? bias.f32() : nullptr;
+  const int64_t outer = acc.numel() / (channels * inner);
+#pragma omp parallel for schedule(static) if (acc.numel() > 65536)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      const int64_t base = (o * channels + c) * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        const float product = q.clip * static_cast<float>(a[base + i]);
+        const float v = scale * product;
+        py[base + i] = pb ? v + pb[c] : v;
+      }
+    }
+}
+
+Tensor used_weight_f32(const QuantizedWeight& q) {
+  Tensor w(q.codes.shape());
+  const int8_t* c = q.codes.data<int8_t>();
+  float* pw = w.f32();
+  for (int64_t i = 0; i < w.numel(); ++i) pw[i] = q.clip * static_cast<float>(c[i]);
+  return w;
+}
+
+void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight) {
+  if (q.clip >= 1.0f) return;  // clamp(q, -clip, clip) is the identity on ternary values
+  const int8_t* c = q.codes.data<int8_t>();
+  float* g = grad_weight.f32();
+  for (int64_t i = 0; i < grad_weight.numel(); ++i)
+    if (c[i] != 0) g[i] = 0.0f;
+}
+
+Tensor scale_gradient(const Tensor& dy, float scale) {
+  Tensor dz(dy.shape());
+  const float* in = dy.f32();
+  float* out = dz.f32();
+  for (int64_t i = 0; i < dy.numel(); ++i) out[i] = scale * in[i];
+  return dz;
+}
+
+void divide_in_place(Tensor& t, float divisor) {
+  float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] /= divisor;
+}
+
+Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner) {
+  Tensor out({channels});
+  std::vector<double> acc(static_cast<size_t>(channels), 0.0);
+  const float* p = dy.f32();
+  const int64_t outer = dy.numel() / (channels * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i) acc[c] += p[(o * channels + c) * inner + i];
+  for (int64_t c = 0; c < channels; ++c) out.f32()[c] = static_cast<float>(acc[c]);
+  return out;
+}
+
+}  // namespace chimera

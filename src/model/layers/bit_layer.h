@@ -1,0 +1,100 @@
+// What BitLinear and BitConv2d share (SPEC §2): settings, the weight-quantizer state
+// (scale_ema, forward_step, alpha schedule), per-tensor int8 activation quantization, stats.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/tensor.h"
+#include "model/quant/abs_stat.h"
+#include "model/quant/ternary_stats.h"
+
+namespace chimera {
+
+enum class QuantMode { chimera, strict_bitnet };
+QuantMode parse_quant_mode(const std::string& s);
+const char* quant_mode_name(QuantMode m);
+
+// How the gradient crosses the activation rounding: `ste` passes it straight through (the
+// default, what BitNet training intends); `none` blocks it as the reference does.
+enum class ActivationGrad { ste, none };
+ActivationGrad parse_activation_grad(const std::string& s);
+const char* activation_grad_name(ActivationGrad g);
+
+struct BitLayerOptions {
+  StatMode stat_mode = StatMode::mean;
+  double rho_s = 0.95;
+  double alpha_min = 0.0;
+  double alpha_target = 0.7;
+  int64_t warmup_steps = 100;
+  QuantMode quant_mode = QuantMode::chimera;
+  double eps_gamma = 1e-6;
+  double eps_beta = 1e-6;
+  std::optional<double> ste_clip = 1.0;
+  std::optional<double> alpha_override;
+  ActivationGrad activation_grad = ActivationGrad::ste;
+
+  void validate() const;  // errors name the setting and the allowed range
+};
+
+struct LayerStats {
+  double gamma = 0, alpha = 0;
+  TernaryStats ternary;
+};
+
+// x_q = clamp(round(x / beta), -127, 127) with beta = max|x| / 127 + eps_beta over all of x.
+struct QuantizedActivations {
+  Tensor codes;  // i8, shape of x
+  float beta = 0;
+};
+QuantizedActivations quantize_activations(const Tensor& x, double eps_beta);
+
+// The ternary weight actually used by a forward: int8 codes q, the scale gamma, the alpha that
+// produced them, and the clip factor (ste_clip < 1 shrinks the used weight to clip * q).
+struct QuantizedWeight {
+  Tensor codes;  // i8 in {-1, 0, 1}, shape of weight_master
+  float gamma = 0;
+  double alpha = 0;
+  float clip = 1.0f;
+};
+
+class TernaryWeightState {
+ public:
+  TernaryWeightState(const BitLayerOptions& options, const Tensor& weight_master);
+
+  BitLayerOptions options;
+  Tensor scale_ema;     // 0-d f32
+  Tensor forward_step;  // 0-d i64
+
+  double current_alpha() const;
+  float gamma() const;  // max(scale_ema, eps_gamma)
+
+  // Steps 3-5 of SPEC §2: in training, scale_ema moves toward abs_stat(weight) first.
+  QuantizedWeight quantize(const Tensor& weight_master, bool training);
+  // Steps 8-9: remember the stats, count a training forward.
+  void finish_forward(const QuantizedWeight& q, bool training);
+
+  // Stats of the last forward; before any forward, computed from the current state.
+  LayerStats last_stats(const Tensor& weight_master) const;
+
+ private:
+  Tensor codes_for(const Tensor& weight_master, float gamma, double alpha) const;
+  std::optional<LayerStats> last_;
+};
+
+// Turns int32 accumulators into y = (beta * gamma) * clip * acc (+ bias[channel]), the float
+// operations ordered as the reference orders them. `inner` is the number of elements per channel
+// (1 for linear, OH*OW for conv); bias may be undefined.
+void scale_accumulators(const Tensor& acc, float beta, const QuantizedWeight& q,
+                        const Tensor& bias, int64_t channels, int64_t inner, Tensor& y);
+
+// Backward helpers shared by BitLinear and BitConv2d.
+Tensor used_weight_f32(const QuantizedWeight& q);  // clip * q as floats
+// Straight-through mask of the clip (active only when ste_clip < 1, where |q| = 1 is clamped).
+void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight);
+Tensor scale_gradient(const Tensor& dy, float scale);  // dz = scale * dy
+void divide_in_place(Tensor& t, float divisor);
+// dy seen as [outer, channels, inner] summed to [channels]: the bias gradient.
+Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner);
+
+}  // namespace chimera

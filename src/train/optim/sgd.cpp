@@ -1,0 +1,54 @@
+#include "train/optim/sgd.h"
+
+namespace chimera {
+
+void SgdOptions::validate() const {
+  CHIMERA_CHECK(lr >= 0, "lr must be >= 0, got ", lr);
+  CHIMERA_CHECK(momentum >= 0, "momentum must be >= 0, got ", momentum);
+  CHIMERA_CHECK(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
+  CHIMERA_CHECK(!nesterov || (momentum > 0 && dampening == 0),
+                "nesterov momentum needs momentum > 0 and dampening 0, got momentum ", momentum,
+                " and dampening ", dampening);
+}
+
+Sgd::Sgd(std::vector<Var> params, SgdOptions options)
+    : Sgd(std::vector<ParamGroup>{ParamGroup{std::move(params), {}, {}}}, options) {}
+
+Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions options)
+    : Optimizer(std::move(groups), options.lr, options.weight_decay), options_(options) {
+  options_.validate();
+}
+
+std::vector<Optimizer::StateSlot> Sgd::state_slots() const {
+  if (options_.momentum == 0.0) return {};
+  return {{"momentum", DType::f32}};
+}
+
+void Sgd::step() {
+  for_each_param_with_grad([&](const Group& group, Var& param, ParamState& state, int64_t) {
+    const bool first = ++state.step == 1;
+    // Python scalars, cast to float32 where torch meets them with a float32 tensor.
+    const auto weight_decay = static_cast<float>(group.weight_decay);
+    const auto momentum = static_cast<float>(options_.momentum);
+    const auto one_minus_dampening = static_cast<float>(1.0 - options_.dampening);
+    const auto neg_lr = static_cast<float>(-group.lr);
+    const bool l2 = group.weight_decay != 0.0, use_momentum = options_.momentum != 0.0;
+    const bool nesterov = options_.nesterov;
+
+    float* p = param.value().f32();
+    const float* g = param.grad().f32();
+    float* buf = use_momentum ? state.tensors.at("momentum").f32() : nullptr;
+    const int64_t n = param.numel();
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      float grad = l2 ? g[i] + weight_decay * p[i] : g[i];
+      if (use_momentum) {
+        buf[i] = first ? grad : buf[i] * momentum + one_minus_dampening * grad;
+        grad = nesterov ? grad + momentum * buf[i] : buf[i];
+      }
+      p[i] = p[i] + neg_lr * grad;
+    }
+  });
+}
+
+}  // namespace chimera

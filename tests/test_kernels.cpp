@@ -1,0 +1,328 @@
+// Integer execution kernels: every supported ISA against the scalar oracle (bit-exact) and
+// against float arithmetic on the same integers (also bit-exact: the sums stay below 2^24).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <iterator>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "engine/kernels/conv2d_f32.h"
+#include "engine/kernels/conv2d_i8t.h"
+#include "engine/kernels/gemm_f32.h"
+#include "engine/kernels/i8t_gemm.h"
+#include "engine/kernels/isa.h"
+#include "engine/rng.h"
+#include "engine/threads.h"
+
+namespace chimera {
+namespace {
+
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512vnni};
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : kAllIsas)
+    if (isa_supported(isa)) isas.push_back(isa);
+  return isas;
+}
+
+// Error message of fn(), or "" when it does not throw.
+template <class Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<int8_t> random_activations(Rng& rng, int64_t n) {
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(rng.below(255) - 127);
+  return v;
+}
+
+std::vector<int8_t> random_ternary(Rng& rng, int64_t n) {
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(rng.below(3) - 1);
+  return v;
+}
+
+std::vector<float> to_float(const std::vector<int8_t>& v) { return {v.begin(), v.end()}; }
+
+// One GEMM problem in strided storage; the padding of A and W holds values that would change
+// the result if read, the padding of C a sentinel that must survive.
+struct Problem {
+  int64_t M, N, K, lda, ldw, ldc;
+  std::vector<int8_t> a, w;  // a[1 + m * lda + k]: offset by one byte to misalign rows
+  static constexpr int32_t kSentinel = -123456789;
+
+  Problem(Rng& rng, int64_t M, int64_t N, int64_t K, int64_t pad_a = 0, int64_t pad_w = 0)
+      : M(M), N(N), K(K), lda(K + pad_a), ldw(K + pad_w), ldc(N) {
+    a.assign(1 + M * lda, int8_t{-128});
+    w.assign(1 + N * ldw, int8_t{100});
+    const auto av = random_activations(rng, M * K), wv = random_ternary(rng, N * K);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k) a[1 + m * lda + k] = av[m * K + k];
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) w[1 + n * ldw + k] = wv[n * K + k];
+  }
+
+  std::vector<int32_t> run(Isa isa, int64_t pad_c = 0) {
+    ldc = N + pad_c;
+    std::vector<int32_t> c(M * ldc, kSentinel);
+    i8t_gemm_isa(isa, M, N, K, a.data() + 1, lda, w.data() + 1, ldw, c.data(), ldc);
+    return c;
+  }
+
+  // The same product in float (OpenBLAS), laid out like run()'s result.
+  std::vector<int32_t> run_float(int64_t pad_c = 0) {
+    std::vector<float> af(M * K), wf(N * K), cf(M * N);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k) af[m * K + k] = a[1 + m * lda + k];
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) wf[n * K + k] = w[1 + n * ldw + k];
+    gemm_f32(false, true, M, N, K, 1.0f, af.data(), K, wf.data(), K, 0.0f, cf.data(), N);
+    std::vector<int32_t> c(M * (N + pad_c), kSentinel);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) c[m * (N + pad_c) + n] = static_cast<int32_t>(cf[m * N + n]);
+    return c;
+  }
+};
+
+std::string shape_name(int64_t M, int64_t N, int64_t K) {
+  return "M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);
+}
+
+// ---------------------------------------------------------------- ISA selection
+
+TEST(Isa, NamesParseBack) {
+  for (Isa isa : kAllIsas) EXPECT_EQ(parse_isa(isa_name(isa)), isa);
+  EXPECT_STREQ(isa_name(Isa::avx512vnni), "avx512vnni");
+}
+
+TEST(Isa, UnknownNameIsAnErrorListingTheChoices) {
+  for (const char* bad : {"avx512", "AVX2", "sse", " scalar"}) {
+    const std::string msg = error_of([&] { parse_isa(bad); });
+    EXPECT_NE(msg.find("unknown instruction set"), std::string::npos) << bad << ": " << msg;
+    EXPECT_NE(msg.find("scalar, avx2, avx512vnni"), std::string::npos) << msg;
+    EXPECT_THROW(select_isa(bad), Error);
+  }
+}
+
+TEST(Isa, ForcedNameSelectsItOrIsRefusedWhenUnsupported) {
+  EXPECT_TRUE(isa_supported(Isa::scalar));
+  EXPECT_EQ(select_isa(nullptr), best_isa());
+  EXPECT_EQ(select_isa(""), best_isa());
+  EXPECT_EQ(select_isa("scalar"), Isa::scalar);
+  for (Isa isa : kAllIsas) {
+    if (isa_supported(isa)) {
+      EXPECT_EQ(select_isa(isa_name(isa)), isa);
+    } else {
+      const std::string msg = error_of([&] { select_isa(isa_name(isa)); });
+      EXPECT_NE(msg.find("does not support"), std::string::npos) << msg;
+    }
+  }
+  // The best ISA is supported and no supported ISA ranks above it.
+  EXPECT_TRUE(isa_supported(best_isa()));
+  for (Isa isa : kAllIsas)
+    if (isa_supported(isa)) EXPECT_LE(static_cast<int>(isa), static_cast<int>(best_isa()));
+}
+
+TEST(Isa, ActiveIsaFollowsEnvironmentOnce) {
+  EXPECT_EQ(active_isa(), select_isa(std::getenv("CHIMERA_ISA")));
+  EXPECT_EQ(active_isa(), active_isa());
+}
+
+// ---------------------------------------------------------------- i8t_gemm, per ISA
+
+class I8tGemmIsa : public ::testing::TestWithParam<Isa> {};
+
+constexpr int64_t kSizes[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 65, 127, 129, 300};
+constexpr int64_t kNumSizes = std::size(kSizes);
+
+// Every size appears as M and as K against a spread of N.
+TEST_P(I8tGemmIsa, MatchesScalarAndFloatOnSizeMixes) {
+  Rng rng(11);
+  for (int64_t ik = 0; ik < kNumSizes; ++ik)
+    for (int64_t im = 0; im < kNumSizes; ++im) {
+      const int64_t M = kSizes[im], K = kSizes[ik], N = kSizes[(im + 3 * ik + 5) % kNumSizes];
+      SCOPED_TRACE(shape_name(M, N, K));
+      Problem p(rng, M, N, K);
+      const auto c = p.run(GetParam());
+      ASSERT_EQ(c, p.run(Isa::scalar));
+      ASSERT_EQ(c, p.run_float());
+    }
+}
+
+TEST_P(I8tGemmIsa, MatchesScalarOnAllSmallShapes) {
+  Rng rng(12);
+  const int64_t small[] = {1, 2, 3, 4, 5, 7, 16, 17, 33, 63, 64, 65};
+  for (int64_t M : small)
+    for (int64_t N : small)
+      for (int64_t K : small) {
+        SCOPED_TRACE(shape_name(M, N, K));
+        Problem p(rng, M, N, K);
+        ASSERT_EQ(p.run(GetParam()), p.run(Isa::scalar));
+      }
+}
+
+// Row strides larger than a row, misaligned rows, garbage in the gaps, sentinels in C's gaps.
+TEST_P(I8tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
+  Rng rng(13);
+  for (const auto& [M, N, K] : {std::tuple{5, 7, 33}, {17, 9, 64}, {3, 13, 100}, {65, 31, 129},
+                                {1, 1, 1}, {2, 5, 300}}) {
+    SCOPED_TRACE(shape_name(M, N, K));
+    Problem p(rng, M, N, K, /*pad_a=*/5, /*pad_w=*/13);
+    const auto c = p.run(GetParam(), /*pad_c=*/3);
+    ASSERT_EQ(c, p.run(Isa::scalar, 3));
+    ASSERT_EQ(c, p.run_float(3));  // includes the untouched sentinels
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t j = N; j < N + 3; ++j) ASSERT_EQ(c[m * (N + 3) + j], Problem::kSentinel);
+  }
+}
+
+// |a| = 127 with all-equal weights drives every partial sum to its bound; K crosses the AVX2
+// int16 widening period (64 steps of 32 = 2048) and the vector tails.
+TEST_P(I8tGemmIsa, ExtremeValuesWithDeepKAreExact) {
+  for (int64_t K : {2047, 2048, 2049, 4096, 4096 + 63, 8192 + 1}) {
+    SCOPED_TRACE("K=" + std::to_string(K));
+    const int64_t M = 3, N = 5;
+    std::vector<int8_t> a(M * K), w(N * K);
+    for (int64_t k = 0; k < K; ++k) {
+      a[0 * K + k] = 127;
+      a[1 * K + k] = -127;
+      a[2 * K + k] = (k % 2) ? 127 : -127;
+      w[0 * K + k] = 1;
+      w[1 * K + k] = -1;
+      w[2 * K + k] = 0;
+      w[3 * K + k] = (k % 2) ? 1 : -1;
+      w[4 * K + k] = (k % 3 == 0) ? -1 : 1;
+    }
+    std::vector<int32_t> expected(M * N);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        int64_t s = 0;
+        for (int64_t k = 0; k < K; ++k) s += int64_t{a[m * K + k]} * w[n * K + k];
+        expected[m * N + n] = static_cast<int32_t>(s);
+      }
+    EXPECT_EQ(expected[0], 127 * K);
+    EXPECT_EQ(expected[1 * N + 0], -127 * K);
+    std::vector<int32_t> c(M * N, -1);
+    i8t_gemm_isa(GetParam(), M, N, K, a.data(), K, w.data(), K, c.data(), N);
+    EXPECT_EQ(c, expected);
+  }
+}
+
+TEST_P(I8tGemmIsa, ZeroDepthWritesZeros) {
+  std::vector<int32_t> c(6, 7);
+  const int8_t dummy = 1;
+  i8t_gemm_isa(GetParam(), 2, 3, 0, &dummy, 0, &dummy, 0, c.data(), 3);
+  EXPECT_EQ(c, std::vector<int32_t>(6, 0));
+}
+
+TEST_P(I8tGemmIsa, ResultDoesNotDependOnThreadCount) {
+  Rng rng(14);
+  Problem p(rng, 300, 129, 577);
+  const int saved = num_threads();
+  set_num_threads(1);
+  const auto one = p.run(GetParam());
+  set_num_threads(3);
+  const auto three = p.run(GetParam());
+  set_num_threads(saved);
+  EXPECT_EQ(one, three);
+  EXPECT_EQ(one, p.run(Isa::scalar));
+}
+
+INSTANTIATE_TEST_SUITE_P(SupportedIsas, I8tGemmIsa, ::testing::ValuesIn(supported_isas()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+// ---------------------------------------------------------------- i8t_gemm, dispatch and checks
+
+TEST(I8tGemm, DefaultEntryUsesTheActiveIsa) {
+  Rng rng(15);
+  Problem p(rng, 37, 41, 515);
+  std::vector<int32_t> c(37 * 41);
+  i8t_gemm(37, 41, 515, p.a.data() + 1, p.lda, p.w.data() + 1, p.ldw, c.data(), 41);
+  EXPECT_EQ(c, p.run(active_isa()));
+}
+
+TEST(I8tGemm, RejectsInvalidArguments) {
+  std::vector<int8_t> a(64), w(64);
+  std::vector<int32_t> c(64);
+  auto call = [&](int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldw, int64_t ldc) {
+    return error_of([&] { i8t_gemm(M, N, K, a.data(), lda, w.data(), ldw, c.data(), ldc); });
+  };
+  EXPECT_NE(call(2, 2, 8, 7, 8, 2).find("row strides must cover a row: lda=7"), std::string::npos);
+  EXPECT_NE(call(2, 2, 8, 8, 8, 1).find("ldc=1 (N=2)"), std::string::npos);
+  EXPECT_NE(call(-1, 2, 8, 8, 8, 2).find("sizes must be >= 0"), std::string::npos);
+  EXPECT_NE(call(1, 1, (int64_t{1} << 24) + 1, int64_t{1} << 25, int64_t{1} << 25, 1)
+                .find("too deep"),
+            std::string::npos);
+  EXPECT_EQ(call(2, 2, 8, 8, 8, 2), "");
+}
+
+// ---------------------------------------------------------------- conv2d_i8t
+
+struct ConvCase {
+  const char* name;
+  Shape x, w;
+  Conv2dParams p;
+};
+
+// The integer convolution equals the float convolution of the same integers, exactly.
+void expect_conv_matches_float(const ConvCase& cc, Rng& rng) {
+  SCOPED_TRACE(cc.name);
+  const ConvGeometry g = conv_geometry(cc.x, cc.w, cc.p);
+  const auto xq = random_activations(rng, shape_numel(cc.x));
+  const auto wq = random_ternary(rng, shape_numel(cc.w));
+  const int64_t out_size = g.n * g.c_out * g.out_pixels();
+  std::vector<int32_t> acc(out_size, Problem::kSentinel);
+  conv2d_i8t(g, xq.data(), wq.data(), acc.data());
+  std::vector<float> y(out_size);
+  conv2d_forward_f32(g, to_float(xq).data(), to_float(wq).data(), y.data());
+  for (int64_t i = 0; i < out_size; ++i)
+    ASSERT_EQ(acc[i], static_cast<int32_t>(y[i])) << "at flat index " << i;
+}
+
+TEST(Conv2dI8t, MatchesFloatConvolution) {
+  Rng rng(21);
+  const ConvCase cases[] = {
+      {"1x1", {2, 8, 5, 7}, {6, 8, 1, 1}, {}},
+      {"3x3 pad 1 odd spatial", {2, 3, 9, 11}, {8, 3, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+      {"3x3 stride 2 pad 1",
+       {3, 16, 15, 13},
+       {16, 16, 3, 3},
+       {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
+      {"1x1 stride 2 shortcut", {2, 16, 8, 8}, {32, 16, 1, 1}, {.stride_h = 2, .stride_w = 2}},
+      {"3x3 dilation 2 pad 2",
+       {1, 4, 13, 9},
+       {5, 4, 3, 3},
+       {.pad_h = 2, .pad_w = 2, .dil_h = 2, .dil_w = 2}},
+      {"groups 2", {2, 6, 7, 7}, {4, 3, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2}},
+      {"depthwise stride 2",
+       {2, 8, 9, 9},
+       {8, 1, 3, 3},
+       {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 8}},
+      {"asymmetric 2x3",
+       {1, 5, 10, 6},
+       {7, 5, 2, 3},
+       {.stride_h = 2, .stride_w = 1, .pad_h = 0, .pad_w = 1, .dil_h = 1, .dil_w = 2}},
+      {"resnet 64ch 3x3", {4, 64, 8, 8}, {64, 64, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+      {"deep K=2304", {1, 256, 6, 5}, {3, 256, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+  };
+  for (const ConvCase& cc : cases) expect_conv_matches_float(cc, rng);
+}
+
+// A batch whose lowered activations exceed one chunk, as in a CIFAR ResNet's first stage.
+TEST(Conv2dI8t, LargeBatchSpansSeveralChunks) {
+  Rng rng(22);
+  expect_conv_matches_float(
+      {"batch 160 32x32x16", {160, 16, 32, 32}, {16, 16, 3, 3}, {.pad_h = 1, .pad_w = 1}}, rng);
+}
+
+}  // namespace
+}  // namespace chimera

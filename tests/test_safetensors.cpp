@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/io/atomic_file.h"
+#include "engine/io/safetensors.h"
+#include "golden.h"
+
+namespace chimera {
+namespace {
+
+std::string with_header(const std::string& json, const std::string& data) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
+  return out + json + data;
+}
+
+void expect_error(const std::string& bytes, const std::string& fragment) {
+  try {
+    parse_safetensors(bytes, "case.safetensors");
+    FAIL() << "no error, expected one mentioning '" << fragment << "'";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("case.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+  }
+}
+
+TEST(Safetensors, RoundTripKeepsEveryDtypeShapeAndMetadata) {
+  Tensor f = Tensor::from_vector({2, 3}, {1, -2, 3.5f, 0, 5, -6});
+  Tensor d({2}, DType::f64);
+  d.data<double>()[0] = 1e-300;
+  d.data<double>()[1] = -2.25;
+  Tensor i8({3}, DType::i8);
+  i8.data<int8_t>()[0] = -127;
+  i8.data<int8_t>()[2] = 127;
+  Tensor i64({}, DType::i64);
+  i64.data<int64_t>()[0] = int64_t(1) << 40;
+  Tensor i32({0, 4}, DType::i32);
+  const std::map<std::string, Tensor> in{{"f", f}, {"d", d}, {"i8", i8}, {"i64", i64}, {"e", i32}};
+  const Safetensors out = parse_safetensors(serialize_safetensors(in, {{"k", "v"}}), "mem");
+  ASSERT_EQ(out.tensors.size(), in.size());
+  for (const auto& [name, t] : in) {
+    const Tensor& u = out.at(name);
+    EXPECT_EQ(u.dtype(), t.dtype()) << name;
+    EXPECT_EQ(u.shape(), t.shape()) << name;
+    EXPECT_EQ(0, std::memcmp(u.raw(), t.raw(), t.nbytes())) << name;
+  }
+  EXPECT_EQ(out.metadata.at("k"), "v");
+  EXPECT_THROW(out.at("missing"), Error);
+}
+
+TEST(Safetensors, WriteIsAtomicAndReadable) {
+  const auto dir = std::filesystem::temp_directory_path() / "chimera_st_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "ckpt.safetensors").string();
+  write_safetensors(path, {{"w", Tensor::full({4}, 2.0f)}});
+  EXPECT_EQ(read_safetensors(path).at("w").f32()[3], 2.0f);
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename(), "ckpt.safetensors") << "temporary file left behind";
+  EXPECT_THROW(write_safetensors((dir / "no/such/dir/x.safetensors").string(), {}), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Safetensors, TruncatedBeforeHeaderLength) { expect_error("abc", "truncated"); }
+
+TEST(Safetensors, TruncatedHeader) {
+  std::string b = with_header("{\"a\":{}}", "");
+  expect_error(b.substr(0, b.size() - 3), "truncated");
+}
+
+TEST(Safetensors, TruncatedData) {
+  const std::string good = serialize_safetensors({{"w", Tensor::full({8}, 1.0f)}});
+  expect_error(good.substr(0, good.size() - 4), "out of range");
+}
+
+TEST(Safetensors, BadHeaderJson) { expect_error(with_header("{\"w\": [1, 2", ""), "not valid JSON"); }
+
+TEST(Safetensors, HeaderNotAnObject) { expect_error(with_header("[1,2]", ""), "must be an object"); }
+
+TEST(Safetensors, UnknownDtype) {
+  expect_error(with_header(R"({"w":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})", "xx"),
+               "unsupported dtype 'BF16'");
+}
+
+TEST(Safetensors, OffsetsOutOfRange) {
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "1234"),
+               "out of range");
+}
+
+TEST(Safetensors, OffsetsDisagreeWithShape) {
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+                           "12345678"),
+               "needs 12 bytes");
+}
+
+TEST(Safetensors, OverlappingTensors) {
+  expect_error(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                           std::string(12, '\0')),
+               "overlap");
+}
+
+TEST(Safetensors, MissingFieldsAndBadShape) {
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1]}})", ""), "data_offsets");
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", ""),
+               "non-negative");
+}
+
+TEST(Safetensors, MissingFileNamesThePath) {
+  try {
+    read_safetensors("/nonexistent/chimera.safetensors");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/chimera.safetensors"), std::string::npos);
+  }
+}
+
+TEST(Safetensors, ReadsEveryGoldenFile) {
+  // The reference wrote these with the Python safetensors library: our reader must take them.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::golden_dir())) {
+    if (entry.path().extension() != ".safetensors") continue;
+    const Safetensors st = read_safetensors(entry.path().string());
+    EXPECT_FALSE(st.tensors.empty()) << entry.path();
+    EXPECT_TRUE(st.metadata.count("params")) << entry.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 36);
+}
+
+}  // namespace
+}  // namespace chimera

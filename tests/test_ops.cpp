@@ -48,7 +48,7 @@ using Op = std::function<Var(const std::vector<Var>&)>;
 // largest gradient, while a wrong rule (a lost factor, a transposed weight) is off by a
 // sizeable fraction of it.
 constexpr double kStep = 1e-3;
-constexpr double kGradTol = 5e-3;
+constexpr double kGradTol = 2e-3;
 
 ::testing::AssertionResult gradients_match(const Op& op, const std::vector<Tensor>& inputs,
                                            uint64_t seed = 1) {
@@ -77,7 +77,7 @@ constexpr double kGradTol = 5e-3;
       const double down = x[j], loss_down = loss();
       x[j] = orig;
       numeric[j] = (loss_up - loss_down) / (up - down);
-      scale = std::max({scale, std::fabs(numeric[j]), std::fabs(analytic.f32()[j])});
+      scale = std::max({scale, std::fabs(numeric[j]), std::fabs(double{analytic.f32()[j]})});
     }
     for (int64_t j = 0; j < analytic.numel(); ++j) {
       const double err = std::fabs(numeric[j] - analytic.f32()[j]);
@@ -179,7 +179,7 @@ TEST(Ops, MismatchedShapesNameBothShapes) {
     EXPECT_NE(msg.find("[3, 2]"), std::string::npos) << msg;
   }
   EXPECT_THROW(mul(a, Var(Tensor({3}))), Error);
-  EXPECT_THROW(div(Var(Tensor({})), a), Error);  // only b may be broadcast
+  EXPECT_THROW(div(Var(Tensor::scalar(1.0f)), a), Error);  // only b may be broadcast
   EXPECT_THROW(matmul(a, Var(Tensor({2, 3}))), Error);
   EXPECT_THROW(linear(a, Var(Tensor({4, 2}))), Error);
   EXPECT_THROW(linear(a, Var(Tensor({4, 3})), Var(Tensor({3}))), Error);
@@ -325,7 +325,7 @@ TEST(Conv2dKernels, MatchNaiveLoops) {
 
 // Large enough that the lowered columns are processed a few samples at a time.
 TEST(Conv2dKernels, LargeBatchMatchesNaiveLoops) {
-  expect_kernels_match_naive({9, 16, 48, 48}, {4, 16, 3, 3}, Conv2dParams{1, 1, 1, 1, 1, 1, 1},
+  expect_kernels_match_naive({9, 16, 64, 64}, {4, 16, 3, 3}, Conv2dParams{1, 1, 1, 1, 1, 1, 1},
                              14);
 }
 
@@ -397,7 +397,7 @@ BnCase bn_case(uint64_t seed) {
   Rng rng(seed);
   BnCase c{uniform(rng, {3, 2, 3, 2}, -2.0, 3.0), uniform(rng, {2}, 0.5, 1.5),
            uniform(rng, {2}), BatchNormState{uniform(rng, {2}), uniform(rng, {2}, 0.5, 2.0),
-                                             Tensor({}, DType::i64)}};
+                                             Tensor(Shape{}, DType::i64)}};
   return c;
 }
 
@@ -528,7 +528,7 @@ TEST(Ops, NoGradGuardRecordsNoGraph) {
   Rng rng(25);
   Var x(uniform(rng, {2, 3, 4, 4}), true), w(uniform(rng, {3, 3, 3, 3}), true);
   Var gamma(Tensor::full({3}, 1.0f), true), beta(Tensor({3}), true);
-  BatchNormState state{Tensor({3}), Tensor::full({3}, 1.0f), Tensor({}, DType::i64)};
+  BatchNormState state{Tensor({3}), Tensor::full({3}, 1.0f), Tensor(Shape{}, DType::i64)};
   NoGradGuard no_grad;
   Conv2dParams pad1;
   pad1.pad_h = pad1.pad_w = 1;

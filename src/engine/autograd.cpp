@@ -65,19 +65,21 @@ void add_grad(const Var& v, const Tensor& g) {
   axpy_f32(g.numel(), 1.0f, g.f32(), n->grad.f32());
 }
 
-static std::vector<Node*> topo_order(Node* root) {
+// Holds shared pointers: releasing a node's closure during backward may drop the last other
+// reference to one of its inputs, which must stay alive until its own turn.
+static std::vector<std::shared_ptr<Node>> topo_order(const std::shared_ptr<Node>& root) {
   // Iterative post-order DFS: deep ResNet graphs would overflow a recursive one.
-  std::vector<Node*> order;
+  std::vector<std::shared_ptr<Node>> order;
   std::unordered_set<Node*> seen;
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  seen.insert(root);
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
+  seen.insert(root.get());
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
-      Node* child = node->inputs[next++].get();
-      if (child->requires_grad && seen.insert(child).second) stack.push_back({child, 0});
+      std::shared_ptr<Node> child = node->inputs[next++];
+      if (child->requires_grad && seen.insert(child.get()).second) stack.push_back({child, 0});
     } else {
-      order.push_back(node);
+      order.push_back(std::move(node));
       stack.pop_back();
     }
   }
@@ -88,10 +90,10 @@ void backward(const Var& root, const Tensor& seed) {
   CHIMERA_CHECK(root.requires_grad(),
                 "backward(): the root does not depend on anything that requires a gradient");
   add_grad(root, seed);
-  std::vector<Node*> order = topo_order(root.node());
+  const std::vector<std::shared_ptr<Node>> order = topo_order(root.shared());
   NoGradGuard no_grad;  // gradient arithmetic is never itself recorded
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* n = *it;
+    Node* n = it->get();
     if (!n->backward) continue;  // a leaf keeps its gradient
     if (n->grad.defined()) n->backward(n->grad);
     n->backward = nullptr;

@@ -1,15 +1,57 @@
 #include "engine/kernels/conv2d_i8t.h"
 
+#include <emmintrin.h>  // SSE2, part of the x86-64 baseline
+
 #include <algorithm>
 #include <memory>
 
 #include "engine/kernels/i8t_gemm.h"
 
 namespace chimera {
-
 namespace {
+
 // Lowered activations plus GEMM output of one batch chunk stay under this many bytes.
 constexpr int64_t kChunkBytes = int64_t{32} << 20;
+
+// dst[c][r] = src[r][c] for a 16x16 block: four rounds of interleaving (8-, 16-, 32-, 64-bit).
+void transpose_16x16(const int8_t* src, int64_t src_stride, int8_t* dst, int64_t dst_stride) {
+  __m128i a[16], b[16];
+  for (int r = 0; r < 16; ++r)
+    a[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + r * src_stride));
+  for (int i = 0; i < 8; ++i) {  // b[h * 8 + i]: rows 2i..2i+1, columns 8h..8h+7
+    b[i] = _mm_unpacklo_epi8(a[2 * i], a[2 * i + 1]);
+    b[8 + i] = _mm_unpackhi_epi8(a[2 * i], a[2 * i + 1]);
+  }
+  for (int h = 0; h < 16; h += 8)  // a[4g + i]: rows 4i..4i+3, columns 4g..4g+3
+    for (int i = 0; i < 4; ++i) {
+      a[h + i] = _mm_unpacklo_epi16(b[h + 2 * i], b[h + 2 * i + 1]);
+      a[h + 4 + i] = _mm_unpackhi_epi16(b[h + 2 * i], b[h + 2 * i + 1]);
+    }
+  for (int g = 0; g < 4; ++g)  // b[4g + 2e + j]: rows 8j..8j+7, columns 4g+2e..4g+2e+1
+    for (int j = 0; j < 2; ++j) {
+      b[4 * g + j] = _mm_unpacklo_epi32(a[4 * g + 2 * j], a[4 * g + 2 * j + 1]);
+      b[4 * g + 2 + j] = _mm_unpackhi_epi32(a[4 * g + 2 * j], a[4 * g + 2 * j + 1]);
+    }
+  for (int c = 0; c < 16; c += 2) {  // b[c] and b[c + 1] hold columns c, c + 1
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + c * dst_stride),
+                     _mm_unpacklo_epi64(b[c], b[c + 1]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (c + 1) * dst_stride),
+                     _mm_unpackhi_epi64(b[c], b[c + 1]));
+  }
+}
+
+// rows[p][k] = cols[k][p] for cols [K, P].
+void transpose_i8(const int8_t* cols, int64_t K, int64_t P, int8_t* rows) {
+  const int64_t K16 = K - K % 16, P16 = P - P % 16;
+  for (int64_t k = 0; k < K16; k += 16) {
+    for (int64_t p = 0; p < P16; p += 16) transpose_16x16(cols + k * P + p, P, rows + p * K + k, K);
+    for (int64_t kk = k; kk < k + 16; ++kk)
+      for (int64_t p = P16; p < P; ++p) rows[p * K + kk] = cols[kk * P + p];
+  }
+  for (int64_t k = K16; k < K; ++k)
+    for (int64_t p = 0; p < P; ++p) rows[p * K + k] = cols[k * P + p];
+}
+
 }  // namespace
 
 // Per group and chunk of samples: lower each sample to cols [k, p] (im2col), transpose to rows
@@ -17,7 +59,8 @@ constexpr int64_t kChunkBytes = int64_t{32} << 20;
 // out[s * P + p][co] = sum_k rows[s * P + p][k] * wq_g[co][k]; finally scatter out to NCHW.
 void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
   const int64_t K = g.k_size(), P = g.out_pixels(), cout_g = g.cout_g();
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / (P * (K + 4 * cout_g)), 1, std::max<int64_t>(g.n, 1));
+  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / (P * (K + 4 * cout_g)), 1,
+                                            std::max<int64_t>(g.n, 1));
   auto rows = std::make_unique_for_overwrite<int8_t[]>(chunk * P * K);
   auto out = std::make_unique_for_overwrite<int32_t[]>(chunk * P * cout_g);
   for (int64_t group = 0; group < g.p.groups; ++group) {
@@ -30,9 +73,7 @@ void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32
 #pragma omp for schedule(static)
         for (int64_t s = 0; s < samples; ++s) {
           im2col<int8_t>(g, xq + (s0 + s) * g.c_in * g.h * g.w, group, cols.get());
-          int8_t* r = rows.get() + s * P * K;
-          for (int64_t k = 0; k < K; ++k)
-            for (int64_t p = 0; p < P; ++p) r[p * K + k] = cols[k * P + p];
+          transpose_i8(cols.get(), K, P, rows.get() + s * P * K);
         }
       }
       i8t_gemm(samples * P, cout_g, K, rows.get(), K, w_group, K, out.get(), cout_g);

@@ -4,7 +4,7 @@
 
 namespace chimera {
 
-void register_commands(CLI::App& app) {}
+void register_commands(CLI::App& app) { register_smoke(app); }
 
 void add_threads_option(CLI::App& cmd, int& threads) {
   threads = hardware_threads();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/layers/bit_layer.h"
+#include "model/quant/target_bits.h"
 #include "train/optim/chimera21_options.h"
 
 namespace chimera {
@@ -29,7 +30,7 @@ struct Config {
   Chimera21Options optimizer;  // lr, betas, eps_opt, weight_decay, rho_psi, gate, policies
   BitLayerOptions layer;       // stat_mode, rho_s, alphas, warmup, quant_mode, eps, ste_clip
   double target_bits = 1.32;
-  std::string target_branch = "sparse";
+  Branch target_branch = Branch::sparse;
   ControllerConfig controller;
   std::vector<std::string> quant_modes{"strict_bitnet", "chimera"};
   BenchmarkConfig benchmark;

@@ -1,0 +1,165 @@
+#include "harness/experiments/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "model/quant/target_bits.h"
+
+namespace chimera {
+
+namespace {
+
+using Setter = std::function<void(const YAML::Node&)>;
+
+template <class T>
+T scalar_as(const YAML::Node& node, const std::string& key, const std::string& file,
+            const char* kind) {
+  if (!node.IsScalar())
+    CHIMERA_FAIL("config '", file, "': key '", key, "' must be ", kind);
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    CHIMERA_FAIL("config '", file, "': key '", key, "' must be ", kind, ", got '",
+                 node.Scalar(), "'");
+  }
+}
+
+// Applies every key of `map` through `setters`; a key without a setter is an error.
+void apply(const YAML::Node& map, const std::map<std::string, Setter>& setters,
+           const std::string& prefix, const std::string& file) {
+  CHIMERA_CHECK(map.IsMap(), "config '", file, "': ", prefix.empty() ? "the file" : prefix,
+                " must be a mapping of keys to values");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    auto it = setters.find(key);
+    CHIMERA_CHECK(it != setters.end(), "config '", file, "': unknown key '", prefix, key,
+                  "' (see configs/default.yaml for the known keys)");
+    it->second(kv.second);
+  }
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+  CHIMERA_CHECK(std::filesystem::is_regular_file(path), "config file '", path,
+                "' not found (pass --config PATH to an existing YAML file)");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    CHIMERA_FAIL("config '", path, "' is not valid YAML: ", e.what());
+  }
+  Config c;
+  c.source = path;
+  if (root.IsNull()) return c;
+
+  auto num = [&](const char* key, double& dst) {
+    return std::pair<std::string, Setter>(
+        key, [&dst, key, &path](const YAML::Node& n) { dst = scalar_as<double>(n, key, path, "a number"); });
+  };
+  auto integer = [&](const char* key, int64_t& dst) {
+    return std::pair<std::string, Setter>(key, [&dst, key, &path](const YAML::Node& n) {
+      dst = scalar_as<int64_t>(n, key, path, "an integer");
+    });
+  };
+  auto text = [&](const char* key, std::string& dst) {
+    return std::pair<std::string, Setter>(key, [&dst, key, &path](const YAML::Node& n) {
+      dst = scalar_as<std::string>(n, key, path, "a string");
+    });
+  };
+  // Enumerations go through the engine's own parsers so the allowed values live in one place.
+  auto choice = [&](const char* key, const std::function<void(const std::string&)>& set) {
+    return std::pair<std::string, Setter>(key, [key, set, &path](const YAML::Node& n) {
+      const std::string v = scalar_as<std::string>(n, key, path, "a string");
+      try {
+        set(v);
+      } catch (const Error& e) {
+        CHIMERA_FAIL("config '", path, "': key '", key, "': ", e.what());
+      }
+    });
+  };
+
+  Chimera21Options& o = c.optimizer;
+  BitLayerOptions& l = c.layer;
+  double ste_clip = l.ste_clip.value_or(1.0);
+  bool ste_clip_none = false;
+  std::map<std::string, Setter> controller{num("tolerance", c.controller.tolerance),
+                                           num("step_size", c.controller.step_size),
+                                           num("alpha_max", c.controller.alpha_max)};
+  std::map<std::string, Setter> bench{integer("steps", c.benchmark.steps),
+                                      integer("seeds", c.benchmark.seeds),
+                                      integer("batch_size", c.benchmark.batch_size),
+                                      integer("in_features", c.benchmark.in_features),
+                                      integer("out_features", c.benchmark.out_features),
+                                      text("log_dir", c.benchmark.log_dir)};
+  std::map<std::string, Setter> top{
+      num("lr", o.lr), num("beta1", o.beta1), num("beta2", o.beta2), num("eps_opt", o.eps_opt),
+      num("weight_decay", o.weight_decay), num("rho_psi", o.rho_psi),
+      num("lambda_gate", o.lambda_gate), num("kappa_min", o.kappa_min),
+      num("kappa_max", o.kappa_max), num("idle_decay", o.idle_decay),
+      num("noise_threshold", o.noise_threshold), num("gate_sharpness", o.gate_sharpness),
+      {"log_diagnostics",
+       [&](const YAML::Node& n) {
+         o.log_diagnostics = scalar_as<bool>(n, "log_diagnostics", path, "true or false");
+       }},
+      choice("zero_grad_policy", [&](const std::string& v) { o.zero_grad_policy = parse_zero_grad_policy(v); }),
+      choice("kappa_gate_mode", [&](const std::string& v) { o.kappa_gate_mode = parse_kappa_gate_mode(v); }),
+      choice("psi_storage", [&](const std::string& v) { o.psi_storage = parse_psi_storage(v); }),
+      choice("stat_mode", [&](const std::string& v) { l.stat_mode = parse_stat_mode(v); }),
+      choice("quant_mode", [&](const std::string& v) { l.quant_mode = parse_quant_mode(v); }),
+      choice("activation_grad", [&](const std::string& v) { l.activation_grad = parse_activation_grad(v); }),
+      choice("target_branch", [&](const std::string& v) { c.target_branch = parse_branch(v); }),
+      num("rho_s", l.rho_s), num("alpha_min", l.alpha_min), num("alpha_target", l.alpha_target),
+      integer("warmup_steps", l.warmup_steps), num("eps_gamma", l.eps_gamma),
+      num("eps_beta", l.eps_beta), num("target_bits", c.target_bits),
+      {"ste_clip",
+       [&](const YAML::Node& n) {
+         if (n.IsNull()) ste_clip_none = true;
+         else ste_clip = scalar_as<double>(n, "ste_clip", path, "a number or null");
+       }},
+      {"quant_modes",
+       [&](const YAML::Node& n) {
+         CHIMERA_CHECK(n.IsSequence(), "config '", path, "': key 'quant_modes' must be a list");
+         c.quant_modes.clear();
+         for (const auto& item : n) {
+           const std::string v = scalar_as<std::string>(item, "quant_modes", path, "a string");
+           try {
+             parse_quant_mode(v);
+           } catch (const Error& e) {
+             CHIMERA_FAIL("config '", path, "': key 'quant_modes': ", e.what());
+           }
+           c.quant_modes.push_back(v);
+         }
+       }},
+      {"target_bits_controller",
+       [&](const YAML::Node& n) { apply(n, controller, "target_bits_controller.", path); }},
+      {"benchmark", [&](const YAML::Node& n) { apply(n, bench, "benchmark.", path); }},
+  };
+  apply(root, top, "", path);
+  if (ste_clip_none) l.ste_clip.reset();
+  else l.ste_clip = ste_clip;
+
+  try {
+    o.validate();
+    l.validate();
+    CHIMERA_CHECK(c.target_bits >= 0.0 && c.target_bits <= 1.5849625007211563,
+                  "target_bits must be in [0, log2 3], got ", c.target_bits);
+    CHIMERA_CHECK(c.controller.tolerance >= 0, "target_bits_controller.tolerance must be >= 0");
+    CHIMERA_CHECK(c.controller.step_size >= 0, "target_bits_controller.step_size must be >= 0");
+    CHIMERA_CHECK(c.controller.alpha_max >= l.alpha_min,
+                  "target_bits_controller.alpha_max must be >= alpha_min");
+    CHIMERA_CHECK(c.benchmark.steps > 0, "benchmark.steps must be positive");
+    CHIMERA_CHECK(c.benchmark.seeds > 0, "benchmark.seeds must be positive");
+    CHIMERA_CHECK(c.benchmark.batch_size > 0, "benchmark.batch_size must be positive");
+    CHIMERA_CHECK(c.benchmark.in_features > 0, "benchmark.in_features must be positive");
+    CHIMERA_CHECK(c.benchmark.out_features > 0, "benchmark.out_features must be positive");
+  } catch (const Error& e) {
+    CHIMERA_FAIL("config '", path, "': ", e.what());
+  }
+  return c;
+}
+
+}  // namespace chimera

@@ -1,0 +1,114 @@
+// The chimera program as a user runs it: exit codes, messages, output, determinism.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(CHIMERA_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+int count_lines_with(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+TEST(Cli, VersionAndHelp) {
+  const Result v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.out.find("chimera 0."), std::string::npos) << v.out;
+  const Result h = run("--help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("smoke"), std::string::npos) << h.out;
+}
+
+TEST(Cli, SmokePrintsThreeRecordsAndPasses) {
+  const Result r = run("smoke --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(count_lines_with(r.out, "[smoke] record_type=step mode=chimera seed=7 step="), 3);
+  EXPECT_NE(r.out.find(" step=1 "), std::string::npos);
+  EXPECT_NE(r.out.find(" step=4 "), std::string::npos);
+  EXPECT_NE(r.out.find(" step=8 "), std::string::npos);
+  // warm-up = steps: the first forward uses alpha_min, the last alpha_target
+  EXPECT_NE(r.out.find("step=1 loss="), std::string::npos);
+  EXPECT_NE(r.out.find("alpha=0.700000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[smoke] status=passed"), std::string::npos);
+}
+
+TEST(Cli, SameSeedSameThreadsSameResults) {
+  const auto dir = std::filesystem::temp_directory_path() / "chimera_cli_det";
+  std::filesystem::create_directories(dir);
+  for (int threads : {1, 2}) {
+    const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
+    const Result ra = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + a);
+    const Result rb = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + b);
+    ASSERT_EQ(ra.code, 0) << ra.out;
+    ASSERT_EQ(rb.code, 0) << rb.out;
+    EXPECT_EQ(ra.out, rb.out);
+    std::ifstream fa(a), fb(b);
+    std::string la, lb;
+    int lines = 0;
+    while (std::getline(fa, la) && std::getline(fb, lb)) {
+      auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+      ja.erase("timestamp_utc");
+      jb.erase("timestamp_utc");
+      EXPECT_EQ(ja, jb);
+      ++lines;
+    }
+    EXPECT_EQ(lines, 3);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, SmokeJsonlHasTheReferenceFieldsSorted) {
+  const auto path = std::filesystem::temp_directory_path() / "chimera_cli_fields.jsonl";
+  ASSERT_EQ(run("smoke --log-jsonl " + path.string()).code, 0);
+  std::ifstream in(path);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  const auto j = nlohmann::json::parse(line);
+  for (const char* key :
+       {"run_id", "script", "mode", "record_type", "seed", "init_seed", "step", "loss", "gamma",
+        "alpha", "zero_ratio", "plus_ratio", "minus_ratio", "effective_bits", "alpha_used", "lr",
+        "optimizer_name", "target_bits", "stat_mode", "rho_s", "rho_psi", "lambda_gate",
+        "kappa_min", "kappa_max", "timestamp_utc"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(line.substr(0, 10), "{\"alpha\":0");  // keys sorted, as json.dumps(sort_keys=True)
+  std::filesystem::remove(path);
+}
+
+TEST(Cli, BadInputIsAOneLineErrorWithNonZeroExit) {
+  const Result t = run("smoke --threads 0");
+  EXPECT_NE(t.code, 0);
+  EXPECT_NE(t.out.find("--threads"), std::string::npos) << t.out;
+  const Result c = run("smoke --config /nonexistent/x.yaml");
+  EXPECT_NE(c.code, 0);
+  EXPECT_NE(c.out.find("/nonexistent/x.yaml"), std::string::npos) << c.out;
+  const Result u = run("no-such-command");
+  EXPECT_NE(u.code, 0);
+  const Result l = run("smoke --log-jsonl /proc/forbidden/x.jsonl");
+  EXPECT_NE(l.code, 0);
+  EXPECT_NE(l.out.find("/proc/forbidden/x.jsonl"), std::string::npos) << l.out;
+}
+
+}  // namespace

@@ -51,7 +51,9 @@ std::vector<int8_t> random_ternary(Rng& rng, int64_t n) {
   return v;
 }
 
-std::vector<float> to_float(const std::vector<int8_t>& v) { return {v.begin(), v.end()}; }
+std::vector<float> to_float(const std::vector<int8_t>& v) {
+  return {v.begin(), v.end()};
+}
 
 // One GEMM problem in strided storage; the padding of A and W holds values that would change
 // the result if read, the padding of C a sentinel that must survive.
@@ -128,8 +130,11 @@ TEST(Isa, ForcedNameSelectsItOrIsRefusedWhenUnsupported) {
   }
   // The best ISA is supported and no supported ISA ranks above it.
   EXPECT_TRUE(isa_supported(best_isa()));
-  for (Isa isa : kAllIsas)
-    if (isa_supported(isa)) EXPECT_LE(static_cast<int>(isa), static_cast<int>(best_isa()));
+  for (Isa isa : kAllIsas) {
+    if (isa_supported(isa)) {
+      EXPECT_LE(static_cast<int>(isa), static_cast<int>(best_isa()));
+    }
+  }
 }
 
 TEST(Isa, ActiveIsaFollowsEnvironmentOnce) {
@@ -173,8 +178,8 @@ TEST_P(I8tGemmIsa, MatchesScalarOnAllSmallShapes) {
 // Row strides larger than a row, misaligned rows, garbage in the gaps, sentinels in C's gaps.
 TEST_P(I8tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
   Rng rng(13);
-  for (const auto& [M, N, K] : {std::tuple{5, 7, 33}, {17, 9, 64}, {3, 13, 100}, {65, 31, 129},
-                                {1, 1, 1}, {2, 5, 300}}) {
+  for (const auto& [M, N, K] :
+       {std::tuple{5, 7, 33}, {17, 9, 64}, {3, 13, 100}, {65, 31, 129}, {1, 1, 1}, {2, 5, 300}}) {
     SCOPED_TRACE(shape_name(M, N, K));
     Problem p(rng, M, N, K, /*pad_a=*/5, /*pad_w=*/13);
     const auto c = p.run(GetParam(), /*pad_c=*/3);
@@ -259,9 +264,9 @@ TEST(I8tGemm, RejectsInvalidArguments) {
   EXPECT_NE(call(2, 2, 8, 7, 8, 2).find("row strides must cover a row: lda=7"), std::string::npos);
   EXPECT_NE(call(2, 2, 8, 8, 8, 1).find("ldc=1 (N=2)"), std::string::npos);
   EXPECT_NE(call(-1, 2, 8, 8, 8, 2).find("sizes must be >= 0"), std::string::npos);
-  EXPECT_NE(call(1, 1, (int64_t{1} << 24) + 1, int64_t{1} << 25, int64_t{1} << 25, 1)
-                .find("too deep"),
-            std::string::npos);
+  EXPECT_NE(
+      call(1, 1, (int64_t{1} << 24) + 1, int64_t{1} << 25, int64_t{1} << 25, 1).find("too deep"),
+      std::string::npos);
   EXPECT_EQ(call(2, 2, 8, 8, 8, 2), "");
 }
 

@@ -205,12 +205,15 @@ TEST(Ops, ReluGradientAtZeroIsZero) {
 
 TEST(OpsGrad, SumMeanReshapeFlattenPool) {
   Rng rng(6);
-  EXPECT_TRUE(gradients_match([](const std::vector<Var>& v) { return sum(v[0]); },
-                              {uniform(rng, {3, 4})}));
+  EXPECT_TRUE(
+      gradients_match([](const std::vector<Var>& v) { return sum(v[0]); }, {uniform(rng, {3, 4})}));
   EXPECT_TRUE(gradients_match([](const std::vector<Var>& v) { return mean(v[0]); },
                               {uniform(rng, {3, 4})}));
-  EXPECT_TRUE(gradients_match([](const std::vector<Var>& v) { return reshape(v[0], {4, -1}); },
-                              {uniform(rng, {2, 6})}));
+  EXPECT_TRUE(gradients_match(
+      [](const std::vector<Var>& v) {
+        return reshape(v[0], {4, -1});
+      },
+      {uniform(rng, {2, 6})}));
   EXPECT_TRUE(gradients_match([](const std::vector<Var>& v) { return flatten(v[0]); },
                               {uniform(rng, {2, 3, 2, 2})}));
   EXPECT_TRUE(gradients_match([](const std::vector<Var>& v) { return global_avg_pool2d(v[0]); },
@@ -248,7 +251,8 @@ TEST(Ops, MatmulAndLinearValues) {
   EXPECT_TRUE(all_equal(matmul(a, b).value(), Tensor::from_vector({2, 2}, {4, 5, 10, 11})));
   Var w(Tensor::from_vector({2, 3}, {1, 0, 1, 0, 1, 1}));  // rows of b^T
   Var bias(Tensor::from_vector({2}, {0.5, -1}));
-  EXPECT_TRUE(all_equal(linear(a, w, bias).value(), Tensor::from_vector({2, 2}, {4.5, 4, 10.5, 10})));
+  EXPECT_TRUE(
+      all_equal(linear(a, w, bias).value(), Tensor::from_vector({2, 2}, {4.5, 4, 10.5, 10})));
 }
 
 TEST(Ops, OnlyRequestedGradientsAreComputed) {
@@ -325,8 +329,7 @@ TEST(Conv2dKernels, MatchNaiveLoops) {
 
 // Large enough that the lowered columns are processed a few samples at a time.
 TEST(Conv2dKernels, LargeBatchMatchesNaiveLoops) {
-  expect_kernels_match_naive({9, 16, 64, 64}, {4, 16, 3, 3}, Conv2dParams{1, 1, 1, 1, 1, 1, 1},
-                             14);
+  expect_kernels_match_naive({9, 16, 64, 64}, {4, 16, 3, 3}, Conv2dParams{1, 1, 1, 1, 1, 1, 1}, 14);
 }
 
 TEST(OpsGrad, Conv2dPlainWithBias) {
@@ -334,8 +337,8 @@ TEST(OpsGrad, Conv2dPlainWithBias) {
   const Op op = [](const std::vector<Var>& v) {
     return conv2d(v[0], v[1], v[2], Conv2dParams{1, 1, 1, 1, 1, 1, 1});
   };
-  EXPECT_TRUE(gradients_match(op, {uniform(rng, {2, 3, 5, 4}), uniform(rng, {4, 3, 3, 3}),
-                                   uniform(rng, {4})}));
+  EXPECT_TRUE(gradients_match(
+      op, {uniform(rng, {2, 3, 5, 4}), uniform(rng, {4, 3, 3, 3}), uniform(rng, {4})}));
 }
 
 TEST(OpsGrad, Conv2dStridePaddingDilationGroups) {
@@ -344,8 +347,8 @@ TEST(OpsGrad, Conv2dStridePaddingDilationGroups) {
   const Op op = [p](const std::vector<Var>& v) { return conv2d(v[0], v[1], std::nullopt, p); };
   EXPECT_TRUE(gradients_match(op, {uniform(rng, {2, 4, 7, 7}), uniform(rng, {6, 2, 3, 3})}));
   const Op odd = [](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], odd_params()); };
-  EXPECT_TRUE(gradients_match(odd, {uniform(rng, {2, 4, 6, 5}), uniform(rng, {4, 2, 3, 2}),
-                                    uniform(rng, {4})}));
+  EXPECT_TRUE(gradients_match(
+      odd, {uniform(rng, {2, 4, 6, 5}), uniform(rng, {4, 2, 3, 2}), uniform(rng, {4})}));
 }
 
 TEST(Ops, Conv2dForwardMatchesNaiveWithBias) {
@@ -395,9 +398,9 @@ struct BnCase {
 
 BnCase bn_case(uint64_t seed) {
   Rng rng(seed);
-  BnCase c{uniform(rng, {3, 2, 3, 2}, -2.0, 3.0), uniform(rng, {2}, 0.5, 1.5),
-           uniform(rng, {2}), BatchNormState{uniform(rng, {2}), uniform(rng, {2}, 0.5, 2.0),
-                                             Tensor(Shape{}, DType::i64)}};
+  BnCase c{
+      uniform(rng, {3, 2, 3, 2}, -2.0, 3.0), uniform(rng, {2}, 0.5, 1.5), uniform(rng, {2}),
+      BatchNormState{uniform(rng, {2}), uniform(rng, {2}, 0.5, 2.0), Tensor(Shape{}, DType::i64)}};
   return c;
 }
 
@@ -423,7 +426,8 @@ TEST(Ops, BatchNormTrainingNormalisesAndUpdatesRunningStats) {
       for (int64_t j = 0; j < plane; ++j) s += c.x.f32()[(i * ch + k) * plane + j];
     const double m = s / count;
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < plane; ++j) sq += std::pow(c.x.f32()[(i * ch + k) * plane + j] - m, 2);
+      for (int64_t j = 0; j < plane; ++j)
+        sq += std::pow(c.x.f32()[(i * ch + k) * plane + j] - m, 2);
     const double var = sq / count;  // biased: normalises
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < plane; ++j) {
@@ -449,8 +453,9 @@ TEST(Ops, BatchNormEvalUsesRunningStatsAndChangesNothing) {
   Tensor want(c.x.shape(), DType::f64);
   for (int64_t i = 0; i < c.x.numel(); ++i) {
     const int64_t k = (i / 6) % 2;
-    want.data<double>()[i] = (c.x.f32()[i] - rm0.f32()[k]) / std::sqrt(rv0.f32()[k] + 1e-5) *
-                                 c.weight.f32()[k] + c.bias.f32()[k];
+    want.data<double>()[i] =
+        (c.x.f32()[i] - rm0.f32()[k]) / std::sqrt(rv0.f32()[k] + 1e-5) * c.weight.f32()[k] +
+        c.bias.f32()[k];
   }
   EXPECT_TRUE(all_close(y.value(), want, 1e-5, 1e-5));
   EXPECT_TRUE(all_equal(c.state.running_mean, rm0));
@@ -472,9 +477,9 @@ TEST(OpsGrad, CrossEntropyAndMse) {
   Rng rng(24);
   Tensor labels({5}, DType::i64);
   for (int64_t i = 0; i < 5; ++i) labels.data<int64_t>()[i] = (i * 3) % 4;
-  EXPECT_TRUE(gradients_match(
-      [&](const std::vector<Var>& v) { return cross_entropy(v[0], labels); },
-      {uniform(rng, {5, 4}, -3.0, 3.0)}));
+  EXPECT_TRUE(
+      gradients_match([&](const std::vector<Var>& v) { return cross_entropy(v[0], labels); },
+                      {uniform(rng, {5, 4}, -3.0, 3.0)}));
   const Tensor target = uniform(rng, {3, 4});
   EXPECT_TRUE(gradients_match([&](const std::vector<Var>& v) { return mse_loss(v[0], target); },
                               {uniform(rng, {3, 4})}));
@@ -503,8 +508,7 @@ TEST(Ops, CrossEntropyRejectsBadLabels) {
     cross_entropy(logits, labels);
     FAIL() << "label 3 accepted for 3 classes";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("label 3 at index 1 is outside [0, 3)"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("label 3 at index 1 is outside [0, 3)"), std::string::npos)
         << e.what();
   }
   labels.data<int64_t>()[1] = -1;

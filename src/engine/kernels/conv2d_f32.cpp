@@ -12,7 +12,9 @@ namespace {
 // one huge buffer. Chunking changes no result: every GEMM still sees exactly one sample.
 constexpr int64_t kColumnBudgetBytes = int64_t{16} << 20;
 
-int64_t group_cols_size(const ConvGeometry& g) { return g.k_size() * g.out_pixels(); }
+int64_t group_cols_size(const ConvGeometry& g) {
+  return g.k_size() * g.out_pixels();
+}
 
 int64_t samples_per_chunk(const ConvGeometry& g) {
   const int64_t per_sample = g.p.groups * group_cols_size(g) * int64_t{sizeof(float)};
@@ -71,9 +73,9 @@ void conv2d_backward_input_f32(const ConvGeometry& g, const float* w, const floa
     for (int64_t s = 0; s < count; ++s)
       for (int64_t gr = 0; gr < g.p.groups; ++gr)
         gemm_f32(true, false, k, pixels, g.cout_g(), 1.0f, w + gr * g.cout_g() * k, k,
-                 dy + out_offset(g, first + s, gr), pixels, 0.0f,
-                 cols_of(g, dcols.get(), s, gr), pixels);
-    // Groups cover disjoint input channels, so every (sample, group) pair writes its own part.
+                 dy + out_offset(g, first + s, gr), pixels, 0.0f, cols_of(g, dcols.get(), s, gr),
+                 pixels);
+        // Groups cover disjoint input channels, so every (sample, group) pair writes its own part.
 #pragma omp parallel for schedule(static) collapse(2)
     for (int64_t s = 0; s < count; ++s)
       for (int64_t gr = 0; gr < g.p.groups; ++gr)
@@ -82,8 +84,7 @@ void conv2d_backward_input_f32(const ConvGeometry& g, const float* w, const floa
 }
 
 // dw_g += dy_g cols^T, one sample after another.
-void conv2d_backward_weight_f32(const ConvGeometry& g, const float* x, const float* dy,
-                                float* dw) {
+void conv2d_backward_weight_f32(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const int64_t chunk = samples_per_chunk(g), k = g.k_size(), pixels = g.out_pixels();
   std::fill(dw, dw + g.c_out * k, 0.0f);
   auto cols = column_buffer(g, chunk);
@@ -93,8 +94,7 @@ void conv2d_backward_weight_f32(const ConvGeometry& g, const float* x, const flo
     for (int64_t s = 0; s < count; ++s)
       for (int64_t gr = 0; gr < g.p.groups; ++gr)
         gemm_f32(false, true, g.cout_g(), k, pixels, 1.0f, dy + out_offset(g, first + s, gr),
-                 pixels, cols_of(g, cols.get(), s, gr), pixels, 1.0f, dw + gr * g.cout_g() * k,
-                 k);
+                 pixels, cols_of(g, cols.get(), s, gr), pixels, 1.0f, dw + gr * g.cout_g() * k, k);
   }
 }
 

@@ -59,8 +59,8 @@ void transpose_i8(const int8_t* cols, int64_t K, int64_t P, int8_t* rows) {
 // out[s * P + p][co] = sum_k rows[s * P + p][k] * wq_g[co][k]; finally scatter out to NCHW.
 void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
   const int64_t K = g.k_size(), P = g.out_pixels(), cout_g = g.cout_g();
-  const int64_t chunk = std::clamp<int64_t>(kChunkBytes / (P * (K + 4 * cout_g)), 1,
-                                            std::max<int64_t>(g.n, 1));
+  const int64_t chunk =
+      std::clamp<int64_t>(kChunkBytes / (P * (K + 4 * cout_g)), 1, std::max<int64_t>(g.n, 1));
   auto rows = std::make_unique_for_overwrite<int8_t[]>(chunk * P * K);
   auto out = std::make_unique_for_overwrite<int32_t[]>(chunk * P * cout_g);
   for (int64_t group = 0; group < g.p.groups; ++group) {

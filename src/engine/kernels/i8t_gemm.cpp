@@ -21,7 +21,7 @@ static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
 constexpr int64_t kMaxK = int64_t{1} << 24;  // 127 * 2^24 < 2^31: int32 sums cannot overflow
 constexpr int64_t kBlockRows = 64;
 constexpr int64_t kBlockWBytes = 128 * 1024;  // a block's W rows stay in L2 while A rows stream
-constexpr int64_t kSerialMacs = 1 << 18;       // below this, threads cost more than they save
+constexpr int64_t kSerialMacs = 1 << 18;      // below this, threads cost more than they save
 
 void run(I8tGemmUkernel ukernel, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
          const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc) {
@@ -29,8 +29,9 @@ void run(I8tGemmUkernel ukernel, int64_t M, int64_t N, int64_t K, const int8_t* 
                 " K=", K);
   CHIMERA_CHECK(K <= kMaxK, "i8t_gemm: K=", K, " is too deep for exact int32 sums (max ", kMaxK,
                 ")");
-  CHIMERA_CHECK(lda >= K && ldw >= K && ldc >= N, "i8t_gemm: row strides must cover a row: lda=",
-                lda, " ldw=", ldw, " (K=", K, "), ldc=", ldc, " (N=", N, ")");
+  CHIMERA_CHECK(lda >= K && ldw >= K && ldc >= N,
+                "i8t_gemm: row strides must cover a row: lda=", lda, " ldw=", ldw, " (K=", K,
+                "), ldc=", ldc, " (N=", N, ")");
   if (M == 0 || N == 0) return;
   CHIMERA_CHECK(C != nullptr && (K == 0 || (A != nullptr && W != nullptr)),
                 "i8t_gemm: null data pointer");

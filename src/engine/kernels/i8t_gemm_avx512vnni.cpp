@@ -17,11 +17,13 @@
 namespace chimera {
 namespace {
 
-constexpr int64_t kMR = 4;      // rows of A per tile
-constexpr int64_t kNR = 4;      // rows of W (output columns) per tile
-constexpr int64_t kStep = 64;   // int8 lanes per vector
+constexpr int64_t kMR = 4;     // rows of A per tile
+constexpr int64_t kNR = 4;     // rows of W (output columns) per tile
+constexpr int64_t kStep = 64;  // int8 lanes per vector
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 // Loads bytes [k, K) of p, at most 64; the rest of the vector is zero and never read.
 __m512i load_tail(const int8_t* p, int64_t k, int64_t K) {
@@ -32,7 +34,8 @@ int32_t row_sum(const int8_t* a, int64_t K) {
   const __m512i ones8 = _mm512_set1_epi8(1);
   __m512i acc = _mm512_setzero_si512();
   int64_t k = 0;
-  for (; k + kStep <= K; k += kStep) acc = _mm512_dpbusd_epi32(acc, ones8, _mm512_loadu_si512(a + k));
+  for (; k + kStep <= K; k += kStep)
+    acc = _mm512_dpbusd_epi32(acc, ones8, _mm512_loadu_si512(a + k));
   if (k < K) acc = _mm512_dpbusd_epi32(acc, ones8, load_tail(a, k, K));
   return _mm512_reduce_add_epi32(acc);
 }
@@ -57,8 +60,11 @@ __m512i tile(const int8_t* const* a, const int8_t* const* w, int64_t K) {
     for (int n = 0; n < kNR; ++n) acc[m][n] = _mm512_setzero_si512();
   int64_t k = 0;
   for (; k + kStep <= K; k += kStep)
-    step<MR>(a, w, [k](const int8_t* p) { return _mm512_loadu_si512(p + k); }, acc);
-  if (k < K) step<MR>(a, w, [k, K](const int8_t* p) { return load_tail(p, k, K); }, acc);
+    step<MR>(
+        a, w, [k](const int8_t* p) { return _mm512_loadu_si512(p + k); }, acc);
+  if (k < K)
+    step<MR>(
+        a, w, [k, K](const int8_t* p) { return load_tail(p, k, K); }, acc);
 
   // Transposing reduction of 16 accumulators into the 16 lanes of one vector. Fed in the order
   // v[4n + m] = acc[m][n], the 128-bit chunk m of the result holds row m, lane n column n.
@@ -71,10 +77,10 @@ __m512i tile(const int8_t* const* a, const int8_t* const* w, int64_t K) {
   for (int i = 0; i < 4; ++i)  // chunk j: the 4 partial lanes of v[4i + j]
     y[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(x[2 * i], x[2 * i + 1], 0x88),
                             _mm512_shuffle_i64x2(x[2 * i], x[2 * i + 1], 0xDD));
-  const __m512i p = _mm512_add_epi32(_mm512_unpacklo_epi32(y[0], y[1]),
-                                     _mm512_unpackhi_epi32(y[0], y[1]));
-  const __m512i q = _mm512_add_epi32(_mm512_unpacklo_epi32(y[2], y[3]),
-                                     _mm512_unpackhi_epi32(y[2], y[3]));
+  const __m512i p =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(y[0], y[1]), _mm512_unpackhi_epi32(y[0], y[1]));
+  const __m512i q =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(y[2], y[3]), _mm512_unpackhi_epi32(y[2], y[3]));
   // chunk j, lane i: total of v[4i + j]
   return _mm512_add_epi32(_mm512_unpacklo_epi64(p, q), _mm512_unpackhi_epi64(p, q));
 }
@@ -106,16 +112,22 @@ void row_block(int64_t m0, int64_t N, int64_t K, const int8_t* A, int64_t lda, c
 
 }  // namespace
 
-void i8t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
-                                      int64_t lda, const int8_t* W, int64_t ldw, int32_t* C,
-                                      int64_t ldc) {
+void i8t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                                      const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc) {
   int64_t m0 = 0;
   for (; m0 + kMR <= M; m0 += kMR) row_block<4>(m0, N, K, A, lda, W, ldw, C, ldc);
   switch (M - m0) {
-    case 3: row_block<3>(m0, N, K, A, lda, W, ldw, C, ldc); break;
-    case 2: row_block<2>(m0, N, K, A, lda, W, ldw, C, ldc); break;
-    case 1: row_block<1>(m0, N, K, A, lda, W, ldw, C, ldc); break;
-    default: break;
+    case 3:
+      row_block<3>(m0, N, K, A, lda, W, ldw, C, ldc);
+      break;
+    case 2:
+      row_block<2>(m0, N, K, A, lda, W, ldw, C, ldc);
+      break;
+    case 1:
+      row_block<1>(m0, N, K, A, lda, W, ldw, C, ldc);
+      break;
+    default:
+      break;
   }
 }
 

@@ -18,12 +18,12 @@ using I8tGemmUkernel = void (*)(int64_t M, int64_t N, int64_t K, const int8_t* A
 // The oracle: a plain triple loop.
 void i8t_gemm_ukernel__scalar(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                               const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc);
-// 2 rows x 4 columns per tile, 32 int8 per step, int16 partial sums widened every 64 steps.
+// 2 rows x 4 columns per tile, 32 int8 per step, int16 partial sums widened every 64 steps;
+// the K tail re-reads the last 32 bytes with the already-counted lanes of A zeroed.
 void i8t_gemm_ukernel__avx2_2x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                 const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc);
 // 4 rows x 4 columns per tile, 64 int8 per step (vpdpbusd), masked loads for the K tail.
-void i8t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
-                                      int64_t lda, const int8_t* W, int64_t ldw, int32_t* C,
-                                      int64_t ldc);
+void i8t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                                      const int8_t* W, int64_t ldw, int32_t* C, int64_t ldc);
 
 }  // namespace chimera

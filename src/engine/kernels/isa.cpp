@@ -8,9 +8,12 @@ namespace chimera {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::scalar: return "scalar";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512vnni: return "avx512vnni";
+    case Isa::scalar:
+      return "scalar";
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512vnni:
+      return "avx512vnni";
   }
   CHIMERA_FAIL("isa_name: unknown Isa value ", static_cast<int>(isa));
 }
@@ -18,8 +21,10 @@ const char* isa_name(Isa isa) {
 bool isa_supported(Isa isa) {
   // libgcc's cpuid probe also checks that the OS saves the ymm/zmm registers (XCR0).
   switch (isa) {
-    case Isa::scalar: return true;
-    case Isa::avx2: return __builtin_cpu_supports("avx2");
+    case Isa::scalar:
+      return true;
+    case Isa::avx2:
+      return __builtin_cpu_supports("avx2");
     case Isa::avx512vnni:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");

@@ -20,25 +20,26 @@ void batch_stats(const Tensor& x, std::vector<double>& mean, std::vector<double>
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
   const double count = static_cast<double>(n * plane);
   const float* px = x.f32();
-  parallel_for(c, [&](int64_t ch) {
+  parallel_for(c, n * plane, [&](int64_t ch) {
     double s = 0.0;
     for (int64_t i = 0; i < n; ++i) s += sum_f64(px + (i * c + ch) * plane, plane);
     const double m = s / count;
     double sq = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const float* row = px + (i * c + ch) * plane;
-      for (int64_t j = 0; j < plane; ++j) sq += (row[j] - m) * (row[j] - m);
+      sq += sum_terms(plane, [&](int64_t j) { return (row[j] - m) * (row[j] - m); });
     }
     mean[ch] = m;
     var[ch] = sq / count;
-  }, n * plane);
+  });
 }
 
 }  // namespace
 
 // x [N, C, H, W], weight and bias [C] -> y [N, C, H, W]
-// y = (x - mean) * invstd * weight + bias, with xhat = (x - mean) * invstd and per channel sums:
-//   training: dx = weight * invstd / M * (M * g - sum(g) - xhat * sum(g * xhat)), M = N*H*W
+// y = (x - mean) * invstd * weight + bias, with xhat = (x - mean) * invstd and per channel sums
+// over M = N*H*W elements:
+//   training: dx = weight * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M)
 //   evaluation: dx = g * weight * invstd (the statistics are constants)
 //   dweight = sum(g * xhat), dbias = sum(g)
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
@@ -59,8 +60,9 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
 
   std::vector<double> mean(c), invstd(c);
   if (training) {
-    CHIMERA_CHECK(count > 1, "batch_norm2d: training needs more than one value per channel, got "
-                  "input ", shape_str(x.shape()));
+    CHIMERA_CHECK(count > 1,
+                  "batch_norm2d: training needs more than one value per channel, got input ",
+                  shape_str(x.shape()));
     std::vector<double> var(c);
     batch_stats(x.value(), mean, var);
     float* rm = state.running_mean.f32();
@@ -90,47 +92,57 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
     beta[ch] = static_cast<float>(pb[ch] - mean[ch] * invstd[ch] * pw[ch]);
   }
   const float* px = x.value().f32();
-  Tensor y = generate(x.shape(), [&](int64_t i) {
-    const int64_t ch = (i / plane) % c;
-    return px[i] * alpha[ch] + beta[ch];
+  Tensor y(x.shape());
+  float* py = y.f32();
+  parallel_for(n * c, plane, [&](int64_t p) {  // one [H, W] plane of channel p % c per step
+    const float a = alpha[p % c], b = beta[p % c];
+    for (int64_t j = p * plane; j < (p + 1) * plane; ++j) py[j] = px[j] * a + b;
   });
 
-  return make_op("batch_norm2d", std::move(y), {x, weight, bias},
-                 [x, weight, bias, training, mean, invstd, n, c, plane](const Tensor& g) {
-    const float* pg = g.f32();
-    const float* px = x.value().f32();
-    const float* pw = weight.value().f32();
-    // Per channel: sum(g) and sum(g * xhat), each in sample order.
-    std::vector<double> sum_g(c), sum_g_xhat(c);
-    parallel_for(c, [&](int64_t ch) {
-      double s = 0.0, sx = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* gr = pg + (i * c + ch) * plane;
-        const float* xr = px + (i * c + ch) * plane;
-        for (int64_t j = 0; j < plane; ++j) {
-          s += gr[j];
-          sx += gr[j] * ((xr[j] - mean[ch]) * invstd[ch]);
+  return make_op(
+      "batch_norm2d", std::move(y), {x, weight, bias},
+      [x, weight, bias, training, mean, invstd, n, c, plane](const Tensor& g) {
+        const float* pg = g.f32();
+        const float* px = x.value().f32();
+        const float* pw = weight.value().f32();
+        // Per channel: sum(g) and sum(g * xhat), each in sample order.
+        std::vector<double> sum_g(c), sum_g_xhat(c);
+        parallel_for(c, n * plane, [&](int64_t ch) {
+          double s = 0.0, sx = 0.0;
+          for (int64_t i = 0; i < n; ++i) {
+            const float* gr = pg + (i * c + ch) * plane;
+            const float* xr = px + (i * c + ch) * plane;
+            s += sum_f64(gr, plane);
+            sx += sum_terms(plane, [&](int64_t j) { return gr[j] * (xr[j] - mean[ch]); });
+          }
+          sum_g[ch] = s;
+          sum_g_xhat[ch] = sx * invstd[ch];
+        });
+        if (x.requires_grad()) {
+          // Per channel constants, then float arithmetic per element as torch's CPU kernel does.
+          const double count = static_cast<double>(n * plane);
+          std::vector<float> mean_f(c), g_mean(c), k(c), gain(c);
+          for (int64_t ch = 0; ch < c; ++ch) {
+            mean_f[ch] = static_cast<float>(mean[ch]);
+            g_mean[ch] = training ? static_cast<float>(sum_g[ch] / count) : 0.0f;
+            k[ch] = training ? static_cast<float>(sum_g_xhat[ch] * invstd[ch] / count) : 0.0f;
+            gain[ch] = static_cast<float>(invstd[ch] * pw[ch]);
+          }
+          Tensor dx(x.shape());
+          float* pd = dx.f32();
+          parallel_for(n * c, plane, [&](int64_t p) {
+            const int64_t ch = p % c;
+            for (int64_t j = p * plane; j < (p + 1) * plane; ++j)
+              pd[j] = (pg[j] - g_mean[ch] - (px[j] - mean_f[ch]) * k[ch]) * gain[ch];
+          });
+          add_grad(x, dx);
         }
-      }
-      sum_g[ch] = s;
-      sum_g_xhat[ch] = sx;
-    }, n * plane);
-    if (x.requires_grad()) {
-      const double count = static_cast<double>(n * plane);
-      add_grad(x, generate(x.shape(), [&](int64_t i) {
-                 const int64_t ch = (i / plane) % c;
-                 const double k = pw[ch] * invstd[ch];
-                 if (!training) return static_cast<float>(pg[i] * k);
-                 const double xhat = (px[i] - mean[ch]) * invstd[ch];
-                 return static_cast<float>(
-                     k * (pg[i] - sum_g[ch] / count - xhat * sum_g_xhat[ch] / count));
-               }));
-    }
-    if (weight.requires_grad())
-      add_grad(weight, generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g_xhat[ch]); }));
-    if (bias.requires_grad())
-      add_grad(bias, generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g[ch]); }));
-  });
+        if (weight.requires_grad())
+          add_grad(weight,
+                   generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g_xhat[ch]); }));
+        if (bias.requires_grad())
+          add_grad(bias, generate({c}, [&](int64_t ch) { return static_cast<float>(sum_g[ch]); }));
+      });
 }
 
 }  // namespace chimera

@@ -12,18 +12,18 @@ namespace chimera {
 Var conv2d(const Var& x, const Var& w, const std::optional<Var>& b, const Conv2dParams& p) {
   const ConvGeometry g = conv_geometry(x.shape(), w.shape(), p);
   if (b)
-    CHIMERA_CHECK(b->shape() == Shape{g.c_out}, "conv2d: expected bias [", g.c_out,
-                  "] for weight ", shape_str(w.shape()), ", got ", shape_str(b->shape()));
+    CHIMERA_CHECK(b->shape() == Shape{g.c_out}, "conv2d: expected bias [", g.c_out, "] for weight ",
+                  shape_str(w.shape()), ", got ", shape_str(b->shape()));
   const int64_t pixels = g.out_pixels();
   Tensor y({g.n, g.c_out, g.out_h, g.out_w});
   conv2d_forward_f32(g, x.value().f32(), w.value().f32(), y.f32());
   if (b) {
     const float* pb = b->value().f32();
     float* py = y.f32();
-    parallel_for(g.n * g.c_out, [&](int64_t plane) {
+    parallel_for(g.n * g.c_out, pixels, [&](int64_t plane) {
       const float v = pb[plane % g.c_out];
       for (int64_t i = 0; i < pixels; ++i) py[plane * pixels + i] += v;
-    }, pixels);
+    });
   }
   std::vector<Var> inputs{x, w};
   if (b) inputs.push_back(*b);
@@ -43,11 +43,10 @@ Var conv2d(const Var& x, const Var& w, const std::optional<Var>& b, const Conv2d
       const float* pg = dy.f32();
       // Each channel sums its planes in sample order: independent of the thread count.
       add_grad(*b, generate({g.c_out}, [&](int64_t c) {
-                 double s = 0.0;
-                 for (int64_t n = 0; n < g.n; ++n)
-                   s += sum_f64(pg + (n * g.c_out + c) * pixels, pixels);
-                 return static_cast<float>(s);
-               }));
+        double s = 0.0;
+        for (int64_t n = 0; n < g.n; ++n) s += sum_f64(pg + (n * g.c_out + c) * pixels, pixels);
+        return static_cast<float>(s);
+      }));
     }
   });
 }

@@ -24,7 +24,9 @@ bool broadcasts(const char* op, const Var& a, const Var& b) {
   return true;
 }
 
-Operand operand(const Var& b, bool broadcast) { return {b.value().f32(), broadcast ? 0 : 1}; }
+Operand operand(const Var& b, bool broadcast) {
+  return {b.value().f32(), broadcast ? 0 : 1};
+}
 
 // Sends b its per-element gradient, summed when b was broadcast.
 void add_grad_operand(const Var& b, const Tensor& per_element, bool broadcast) {
@@ -74,7 +76,8 @@ Var mul(const Var& a, const Var& b) {
     const float* pg = g.f32();
     const float* pa = a.value().f32();
     const Operand pb = operand(b, bc);
-    if (a.requires_grad()) add_grad(a, generate(g.shape(), [&](int64_t i) { return pg[i] * pb[i]; }));
+    if (a.requires_grad())
+      add_grad(a, generate(g.shape(), [&](int64_t i) { return pg[i] * pb[i]; }));
     if (b.requires_grad())
       add_grad_operand(b, generate(g.shape(), [&](int64_t i) { return pg[i] * pa[i]; }), bc);
   });
@@ -90,11 +93,11 @@ Var div(const Var& a, const Var& b) {
     const float* pg = g.f32();
     const float* pa = a.value().f32();
     const Operand pb = operand(b, bc);
-    if (a.requires_grad()) add_grad(a, generate(g.shape(), [&](int64_t i) { return pg[i] / pb[i]; }));
+    if (a.requires_grad())
+      add_grad(a, generate(g.shape(), [&](int64_t i) { return pg[i] / pb[i]; }));
     if (b.requires_grad())
-      add_grad_operand(b, generate(g.shape(), [&](int64_t i) {
-                         return -pg[i] * pa[i] / (pb[i] * pb[i]);
-                       }), bc);
+      add_grad_operand(
+          b, generate(g.shape(), [&](int64_t i) { return -pg[i] * pa[i] / (pb[i] * pb[i]); }), bc);
   });
 }
 

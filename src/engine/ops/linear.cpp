@@ -14,8 +14,7 @@ Var matmul(const Var& a, const Var& b) {
                 shape_str(b.shape()));
   const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   Tensor out({m, n});
-  gemm_f32(false, false, m, n, k, 1.0f, a.value().f32(), k, b.value().f32(), n, 0.0f, out.f32(),
-           n);
+  gemm_f32(false, false, m, n, k, 1.0f, a.value().f32(), k, b.value().f32(), n, 0.0f, out.f32(), n);
   return make_op("matmul", std::move(out), {a, b}, [a, b, m, k, n](const Tensor& g) {
     if (a.requires_grad()) {
       Tensor da({m, k});
@@ -52,14 +51,14 @@ Var linear(const Var& x, const Var& w, const std::optional<Var>& b) {
   return make_op("linear", std::move(y), inputs, [x, w, b, rows, in, out](const Tensor& g) {
     if (x.requires_grad()) {
       Tensor dx({rows, in});
-      gemm_f32(false, false, rows, in, out, 1.0f, g.f32(), out, w.value().f32(), in, 0.0f,
-               dx.f32(), in);
+      gemm_f32(false, false, rows, in, out, 1.0f, g.f32(), out, w.value().f32(), in, 0.0f, dx.f32(),
+               in);
       add_grad(x, dx);
     }
     if (w.requires_grad()) {
       Tensor dw({out, in});
-      gemm_f32(true, false, out, in, rows, 1.0f, g.f32(), out, x.value().f32(), in, 0.0f,
-               dw.f32(), in);
+      gemm_f32(true, false, out, in, rows, 1.0f, g.f32(), out, x.value().f32(), in, 0.0f, dw.f32(),
+               in);
       add_grad(w, dw);
     }
     if (b && b->requires_grad()) {

@@ -30,7 +30,7 @@ Var cross_entropy(const Var& logits, const Tensor& labels) {
   std::vector<double> row_loss(n);
   Tensor softmax({n, c});
   float* ps = softmax.f32();
-  parallel_for(n, [&](int64_t i) {
+  parallel_for(n, c, [&](int64_t i) {
     const float* z = pz + i * c;
     const double m = *std::max_element(z, z + c);
     double s = 0.0;
@@ -38,20 +38,20 @@ Var cross_entropy(const Var& logits, const Tensor& labels) {
     const double lse = m + std::log(s);
     for (int64_t j = 0; j < c; ++j) ps[i * c + j] = static_cast<float>(std::exp(z[j] - lse));
     row_loss[i] = lse - z[pl[i]];
-  }, c);
+  });
   double total = 0.0;
   for (double l : row_loss) total += l;
 
   std::vector<int64_t> label_copy(pl, pl + n);  // the caller may reuse its labels tensor
   return make_op("cross_entropy", Tensor::scalar(static_cast<float>(total / n)), {logits},
                  [logits, softmax, label_copy, n, c](const Tensor& g) {
-    const float k = static_cast<float>(g.item() / static_cast<double>(n));
-    const float* ps = softmax.f32();
-    add_grad(logits, generate(logits.shape(), [&](int64_t i) {
-               const float hit = (i % c == label_copy[i / c]) ? 1.0f : 0.0f;
-               return k * (ps[i] - hit);
-             }));
-  });
+                   const float k = static_cast<float>(g.item() / static_cast<double>(n));
+                   const float* ps = softmax.f32();
+                   add_grad(logits, generate(logits.shape(), [&](int64_t i) {
+                              const float hit = (i % c == label_copy[i / c]) ? 1.0f : 0.0f;
+                              return k * (ps[i] - hit);
+                            }));
+                 });
 }
 
 // pred, target same shape -> mean((pred - target)^2); dpred = g * 2 (pred - target) / numel
@@ -63,14 +63,14 @@ Var mse_loss(const Var& pred, const Tensor& target) {
   const float* pt = target.f32();
   Tensor diff = generate(pred.shape(), [&](int64_t i) { return pp[i] - pt[i]; });
   const float* pd = diff.f32();
-  double sq = 0.0;
-  for (int64_t i = 0; i < count; ++i) sq += static_cast<double>(pd[i]) * pd[i];
+  const double sq =
+      sum_terms(count, [pd](int64_t i) { return static_cast<double>(pd[i]) * pd[i]; });
   return make_op("mse_loss", Tensor::scalar(static_cast<float>(sq / count)), {pred},
                  [pred, diff, count](const Tensor& g) {
-    const float k = static_cast<float>(2.0 * g.item() / static_cast<double>(count));
-    const float* pd = diff.f32();
-    add_grad(pred, generate(pred.shape(), [&](int64_t i) { return k * pd[i]; }));
-  });
+                   const float k = static_cast<float>(2.0 * g.item() / static_cast<double>(count));
+                   const float* pd = diff.f32();
+                   add_grad(pred, generate(pred.shape(), [&](int64_t i) { return k * pd[i]; }));
+                 });
 }
 
 }  // namespace chimera

@@ -16,7 +16,9 @@ Var reduce_all(const char* op, const Var& x, double factor) {
 }  // namespace
 
 // x [any] -> []
-Var sum(const Var& x) { return reduce_all("sum", x, 1.0); }
+Var sum(const Var& x) {
+  return reduce_all("sum", x, 1.0);
+}
 
 // x [any, at least one element] -> []
 Var mean(const Var& x) {

@@ -22,20 +22,26 @@ Var flatten(const Var& x) {
 
 // [N, C, H, W] -> [N, C], the mean over each plane; dx = g / (H * W) over the plane
 Var global_avg_pool2d(const Var& x) {
-  CHIMERA_CHECK(x.value().dim() == 4, "global_avg_pool2d: expected [batch, channels, height, width], got ",
+  CHIMERA_CHECK(x.value().dim() == 4,
+                "global_avg_pool2d: expected [batch, channels, height, width], got ",
                 shape_str(x.shape()));
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
   CHIMERA_CHECK(plane > 0, "global_avg_pool2d: empty planes in ", shape_str(x.shape()));
   const float* px = x.value().f32();
   Tensor out({n, c});
   float* po = out.f32();
-  parallel_for(n * c, [&](int64_t i) {
+  parallel_for(n * c, plane, [&](int64_t i) {
     po[i] = static_cast<float>(sum_f64(px + i * plane, plane) / static_cast<double>(plane));
-  }, plane);
+  });
   return make_op("global_avg_pool2d", std::move(out), {x}, [x, plane](const Tensor& g) {
     const float* pg = g.f32();
     const float count = static_cast<float>(plane);
-    add_grad(x, generate(x.shape(), [&](int64_t i) { return pg[i / plane] / count; }));
+    Tensor dx(x.shape());
+    float* pd = dx.f32();
+    parallel_for(g.numel(), plane, [&](int64_t i) {
+      for (int64_t j = 0; j < plane; ++j) pd[i * plane + j] = pg[i] / count;
+    });
+    add_grad(x, dx);
   });
 }
 

@@ -1,6 +1,5 @@
 #include "train/optim/adam.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace chimera {
@@ -30,23 +29,14 @@ std::vector<Optimizer::StateSlot> Adam::state_slots() const {
   return {{"m", DType::f32}, {"v", DType::f32}};
 }
 
-namespace {
-
-// torch's lerp: the formula flips at weight 0.5 for accuracy.
-float lerp(float start, float end, float weight) {
-  return std::fabs(weight) < 0.5f ? start + weight * (end - start)
-                                  : end - (end - start) * (1.0f - weight);
-}
-
-}  // namespace
-
 void Adam::step() {
   for_each_param_with_grad([&](const Group& group, Var& param, ParamState& state, int64_t) {
     const auto t = static_cast<double>(++state.step);
     const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
     const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
     // Python scalars, cast to float32 where torch meets them with a float32 tensor.
-    const auto weight = static_cast<float>(1.0 - options_.beta1);
+    const auto beta1 = static_cast<float>(options_.beta1);
+    const auto one_minus_beta1 = static_cast<float>(1.0 - options_.beta1);
     const auto beta2 = static_cast<float>(options_.beta2);
     const auto one_minus_beta2 = static_cast<float>(1.0 - options_.beta2);
     const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
@@ -61,13 +51,14 @@ void Adam::step() {
     float* m = state.tensors.at("m").f32();
     float* v = state.tensors.at("v").f32();
     const int64_t n = param.numel();
+    // Fused multiply-adds stand where the reference's torch build fuses (add_ with alpha,
+    // addcmul_); addcdiv_ computes p + (value * m) / denom.
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; ++i) {
       if (decoupled) p[i] *= decay;
-      const float grad = l2 ? g[i] + weight_decay * p[i] : g[i];
-      m[i] = lerp(m[i], grad, weight);
-      v[i] = v[i] * beta2;
-      v[i] = v[i] + one_minus_beta2 * grad * grad;
+      const float grad = l2 ? std::fma(p[i], weight_decay, g[i]) : g[i];
+      m[i] = std::fma(grad, one_minus_beta1, m[i] * beta1);
+      v[i] = std::fma(one_minus_beta2 * grad, grad, v[i] * beta2);
       const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
       p[i] = p[i] + neg_step_size * m[i] / denom;
     }

@@ -1,5 +1,7 @@
-// Adam and AdamW exactly as torch.optim's single-tensor (non-foreach) implementations: the
-// same float32 operations in the same order, bias corrections in double.
+// Adam and AdamW as torch.optim's single-tensor (non-foreach) implementations in the reference's
+// torch build: the same float32 operations in the same order, bias corrections in double.
+// Its first moment is m.mul_(beta1).add_(g, alpha=1 - beta1) (a fused multiply-add); torch
+// versions that use m.lerp_(g, 1 - beta1) round differently and do not match the golden files.
 #pragma once
 
 #include <string>

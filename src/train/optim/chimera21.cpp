@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+
+#include "train/optim/torch_numerics.h"
 
 namespace chimera {
 
@@ -19,41 +22,7 @@ struct Coefficients {
   bool apply_decay;
   ZeroGradPolicy policy;
   bool noise_gate;
-  bool int8_psi;
 };
-
-// Per-step diagnostic sums over elements, in double like the reference's Python floats.
-struct DiagSums {
-  double count = 0, sum_kappa = 0, sum_kappa_sq = 0;
-  double min_kappa = std::numeric_limits<double>::infinity();
-  double max_kappa = -std::numeric_limits<double>::infinity();
-  double sum_noise_ratio = 0, sum_effective_lr = 0, sum_active_effective_lr = 0;
-  double active_count = 0, zero_count = 0;
-  double sum_update_sq = 0, sum_param_sq = 0, sum_update_abs = 0, max_update_abs = 0;
-  double sum_psi_abs = 0, psi_saturation_count = 0, sum_collision = 0;
-
-  void merge(const DiagSums& o) {
-    count += o.count;
-    sum_kappa += o.sum_kappa;
-    sum_kappa_sq += o.sum_kappa_sq;
-    min_kappa = std::min(min_kappa, o.min_kappa);
-    max_kappa = std::max(max_kappa, o.max_kappa);
-    sum_noise_ratio += o.sum_noise_ratio;
-    sum_effective_lr += o.sum_effective_lr;
-    sum_active_effective_lr += o.sum_active_effective_lr;
-    active_count += o.active_count;
-    zero_count += o.zero_count;
-    sum_update_sq += o.sum_update_sq;
-    sum_param_sq += o.sum_param_sq;
-    sum_update_abs += o.sum_update_abs;
-    max_update_abs = std::max(max_update_abs, o.max_update_abs);
-    sum_psi_abs += o.sum_psi_abs;
-    psi_saturation_count += o.psi_saturation_count;
-    sum_collision += o.sum_collision;
-  }
-};
-
-float sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
 
 struct Buffers {
   float* p;
@@ -64,86 +33,119 @@ struct Buffers {
   int8_t* psi_i8;
 };
 
-// Elements [begin, end) of one parameter: steps 2-8 of SPEC §3, with diagnostics when asked.
-void update_range(const Coefficients& c, const Buffers& b, int64_t begin, int64_t end,
-                  DiagSums* diag) {
-  for (int64_t i = begin; i < end; ++i) {
-    const float g = b.g[i];
-    float p = b.p[i];
-    if (c.apply_decay) p *= c.decay;
-    float m = b.m[i] * c.beta1;
-    m = m + c.one_minus_beta1 * g;
-    float v = b.v[i] * c.beta2;
-    v = v + c.one_minus_beta2 * g * g;
-    b.m[i] = m;
-    b.v[i] = v;
-    const float m_hat = m / c.bias_correction1;
-    const float v_hat = v / c.bias_correction2;
-    const float s = std::sqrt(v_hat);
-    const float denom = s + c.eps;
-    const float d = m_hat / denom;
+// The per-element quantities the diagnostics reduce, for one parameter.
+struct DiagElements {
+  explicit DiagElements(int64_t n)
+      : kappa(n), kappa_sq(n), noise_ratio(n), effective_lr(n), update(n), param(n), psi_abs(n),
+        collision(n) {}
+  std::vector<float> kappa, kappa_sq, noise_ratio, effective_lr, update, param, psi_abs, collision;
+};
 
-    const float psi_old = b.psi_f32 ? b.psi_f32[i] : static_cast<float>(b.psi_i8[i]) / 127.0f;
-    const float agreement = sign(m) * sign(g);
-    float psi = psi_old * c.rho + agreement * c.one_minus_rho;
-    if (g == 0.0f) {
-      switch (c.policy) {
-        case ZeroGradPolicy::standard: break;
-        case ZeroGradPolicy::freeze: psi = psi_old; break;
-        case ZeroGradPolicy::decay: psi = psi_old * c.idle_decay; break;
-        case ZeroGradPolicy::inertia:
-          psi = psi_old * c.rho + sign(m) * sign(m) * c.one_minus_rho;
-          break;
-      }
-    }
+// A step's diagnostic sums, in double like the reference's Python floats; each parameter adds
+// float32 tensor sums (in torch's order, see torch_numerics.h) as the reference does.
+struct DiagSums {
+  double count = 0, sum_kappa = 0, sum_kappa_sq = 0;
+  double min_kappa = std::numeric_limits<double>::infinity();
+  double max_kappa = -std::numeric_limits<double>::infinity();
+  double sum_noise_ratio = 0, sum_effective_lr = 0, sum_active_effective_lr = 0;
+  double active_count = 0, zero_count = 0;
+  double sum_update_sq = 0, sum_param_sq = 0, sum_update_abs = 0, max_update_abs = 0;
+  double sum_psi_abs = 0, psi_saturation_count = 0, sum_collision = 0;
+};
 
-    float kappa = std::clamp(std::exp(c.lambda * psi), c.kappa_min, c.kappa_max);
-    const float noise_ratio = s / (std::fabs(m_hat) + c.eps);
-    if (c.noise_gate) {
-      const float gate = 1.0f / (1.0f + std::exp(-(c.sharpness * (c.noise_threshold - noise_ratio))));
-      kappa = 1.0f + gate * (kappa - 1.0f);
-    }
-    // kappa above used the unquantized psi; only the stored copy is rounded.
-    if (b.psi_f32) {
-      b.psi_f32[i] = psi;
-    } else {
-      const float scaled = std::nearbyint(std::clamp(psi, -1.0f, 1.0f) * 127.0f);
-      b.psi_i8[i] = static_cast<int8_t>(std::clamp(scaled, -127.0f, 127.0f));
-    }
+float sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
 
-    if (diag) {
-      const float lr_kappa = c.lr * kappa;
-      const float effective_lr = lr_kappa / denom;
-      const float update = std::fabs(lr_kappa * d);
-      const float abs_psi = std::fabs(psi);
-      diag->count += 1;
-      diag->sum_kappa += kappa;
-      diag->sum_kappa_sq += kappa * kappa;
-      diag->min_kappa = std::min<double>(diag->min_kappa, kappa);
-      diag->max_kappa = std::max<double>(diag->max_kappa, kappa);
-      diag->sum_noise_ratio += noise_ratio;
-      diag->sum_effective_lr += effective_lr;
-      if (g != 0.0f) {
-        diag->active_count += 1;
-        diag->sum_active_effective_lr += effective_lr;
-      } else {
-        diag->zero_count += 1;
-      }
-      diag->sum_update_sq += static_cast<double>(update) * update;
-      diag->sum_param_sq += static_cast<double>(p) * p;
-      diag->sum_update_abs += update;
-      diag->max_update_abs = std::max<double>(diag->max_update_abs, update);
-      diag->sum_psi_abs += abs_psi;
-      diag->psi_saturation_count += abs_psi >= 0.999f;
-      diag->sum_collision += std::fabs(std::log(kappa)) * noise_ratio;
+// Element i of one parameter: steps 2-8 of SPEC §3. Fused multiply-adds stand where the
+// reference's torch build fuses (add_ with alpha, addcmul_); every other operation rounds.
+void update_element(const Coefficients& c, const Buffers& b, int64_t i, DiagElements* diag) {
+  const float g = b.g[i];
+  float p = b.p[i];
+  if (c.apply_decay) p *= c.decay;
+  const float m = std::fma(g, c.one_minus_beta1, b.m[i] * c.beta1);
+  const float v = std::fma(c.one_minus_beta2 * g, g, b.v[i] * c.beta2);
+  b.m[i] = m;
+  b.v[i] = v;
+  const float m_hat = m / c.bias_correction1;
+  const float v_hat = v / c.bias_correction2;
+  const float s = std::sqrt(v_hat);
+  const float denom = s + c.eps;
+  const float d = m_hat / denom;
+
+  const float psi_old = b.psi_f32 ? b.psi_f32[i] : static_cast<float>(b.psi_i8[i]) / 127.0f;
+  const float agreement = sign(m) * sign(g);  // the updated m
+  float psi = psi_old * c.rho + agreement * c.one_minus_rho;
+  if (g == 0.0f) {
+    switch (c.policy) {
+      case ZeroGradPolicy::standard: break;
+      case ZeroGradPolicy::freeze: psi = psi_old; break;
+      case ZeroGradPolicy::decay: psi = psi_old * c.idle_decay; break;
+      case ZeroGradPolicy::inertia:
+        psi = psi_old * c.rho + sign(m) * sign(m) * c.one_minus_rho;
+        break;
     }
-    b.p[i] = p + c.neg_lr * (kappa * d);
   }
+
+  float kappa = std::clamp(torch_expf(c.lambda * psi), c.kappa_min, c.kappa_max);
+  const float noise_ratio = s / (std::fabs(m_hat) + c.eps);
+  if (c.noise_gate) {
+    const float gate =
+        1.0f / (1.0f + torch_expf(-(c.sharpness * (c.noise_threshold - noise_ratio))));
+    kappa = 1.0f + gate * (kappa - 1.0f);
+  }
+  // kappa above used the unquantized psi; only the stored copy is rounded.
+  if (b.psi_f32) {
+    b.psi_f32[i] = psi;
+  } else {
+    const float scaled = std::nearbyint(std::clamp(psi, -1.0f, 1.0f) * 127.0f);
+    b.psi_i8[i] = static_cast<int8_t>(std::clamp(scaled, -127.0f, 127.0f));
+  }
+
+  if (diag) {
+    const float lr_kappa = c.lr * kappa;
+    diag->kappa[i] = kappa;
+    diag->kappa_sq[i] = kappa * kappa;
+    diag->noise_ratio[i] = noise_ratio;
+    diag->effective_lr[i] = lr_kappa / denom;
+    diag->update[i] = std::fabs(lr_kappa * d);
+    diag->param[i] = p;  // after weight decay, before the update
+    diag->psi_abs[i] = std::fabs(psi);
+    diag->collision[i] = std::fabs(std::log(kappa)) * noise_ratio;
+  }
+  b.p[i] = std::fma(kappa * d, c.neg_lr, p);
 }
 
-// Elements per block: blocks run in parallel, and their diagnostic sums merge in block order,
-// so results never depend on the thread count.
-constexpr int64_t kBlock = 4096;
+// Adds one parameter's n > 0 elements to the step's sums.
+void accumulate(DiagSums& sums, const DiagElements& e, const float* grad, int64_t n) {
+  auto sum = [n](const std::vector<float>& x) { return double{torch_sum_f32(x.data(), n)}; };
+  std::vector<float> active_effective_lr;
+  for (int64_t i = 0; i < n; ++i)
+    if (grad[i] != 0.0f) active_effective_lr.push_back(e.effective_lr[i]);
+  const auto active = static_cast<int64_t>(active_effective_lr.size());
+  const double update_norm = torch_norm2_f32(e.update.data(), n);
+  const double param_norm = torch_norm2_f32(e.param.data(), n);
+  const auto [min_kappa, max_kappa] = std::minmax_element(e.kappa.begin(), e.kappa.end());
+
+  sums.count += static_cast<double>(n);
+  sums.sum_kappa += sum(e.kappa);
+  sums.sum_kappa_sq += sum(e.kappa_sq);
+  sums.min_kappa = std::min<double>(sums.min_kappa, *min_kappa);
+  sums.max_kappa = std::max<double>(sums.max_kappa, *max_kappa);
+  sums.sum_noise_ratio += sum(e.noise_ratio);
+  sums.sum_effective_lr += sum(e.effective_lr);
+  sums.active_count += static_cast<double>(active);
+  sums.zero_count += static_cast<double>(n - active);
+  if (active > 0)
+    sums.sum_active_effective_lr += torch_sum_f32(active_effective_lr.data(), active);
+  sums.sum_update_sq += update_norm * update_norm;
+  sums.sum_param_sq += param_norm * param_norm;
+  sums.sum_update_abs += sum(e.update);
+  sums.max_update_abs =
+      std::max<double>(sums.max_update_abs, *std::max_element(e.update.begin(), e.update.end()));
+  sums.sum_psi_abs += sum(e.psi_abs);
+  sums.psi_saturation_count += static_cast<double>(
+      std::count_if(e.psi_abs.begin(), e.psi_abs.end(), [](float a) { return a >= 0.999f; }));
+  sums.sum_collision += sum(e.collision);
+}
 
 std::vector<std::pair<std::string, double>> summarize(const DiagSums& d) {
   const double mean_kappa = d.sum_kappa / d.count;
@@ -213,22 +215,24 @@ void Chimera21::step() {
     c.apply_decay = group.weight_decay != 0.0;
     c.policy = o.zero_grad_policy;
     c.noise_gate = o.kappa_gate_mode == KappaGateMode::noise_ratio;
-    c.int8_psi = o.psi_storage == PsiStorage::int8;
 
+    const bool int8_psi = o.psi_storage == PsiStorage::int8;
     Tensor& psi = state.tensors.at("psi");
-    const Buffers b{param.value().f32(), param.grad().f32(), state.tensors.at("m").f32(),
-                    state.tensors.at("v").f32(), c.int8_psi ? nullptr : psi.f32(),
-                    c.int8_psi ? psi.data<int8_t>() : nullptr};
+    const Buffers b{param.value().f32(),         param.grad().f32(),
+                    state.tensors.at("m").f32(), state.tensors.at("v").f32(),
+                    int8_psi ? nullptr : psi.f32(), int8_psi ? psi.data<int8_t>() : nullptr};
     const int64_t n = param.numel();
-    const int64_t blocks = (n + kBlock - 1) / kBlock;
-    std::vector<DiagSums> partial(o.log_diagnostics ? blocks : 0);
-#pragma omp parallel for schedule(static) if (blocks > 1)
-    for (int64_t k = 0; k < blocks; ++k)
-      update_range(c, b, k * kBlock, std::min(n, (k + 1) * kBlock),
-                   o.log_diagnostics ? &partial[k] : nullptr);
-    for (const DiagSums& d : partial) total.merge(d);
+    std::optional<DiagElements> diag;
+    if (o.log_diagnostics) diag.emplace(n);
+    DiagElements* elements = diag ? &*diag : nullptr;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) update_element(c, b, i, elements);
+    if (diag && n > 0) accumulate(total, *diag, b.g, n);
   });
-  if (o.log_diagnostics) diagnostics_ = total.count > 0 ? summarize(total) : decltype(diagnostics_){};
+  if (o.log_diagnostics) {
+    diagnostics_.clear();
+    if (total.count > 0) diagnostics_ = summarize(total);
+  }
 }
 
 }  // namespace chimera

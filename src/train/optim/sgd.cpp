@@ -1,5 +1,7 @@
 #include "train/optim/sgd.h"
 
+#include <cmath>
+
 namespace chimera {
 
 void SgdOptions::validate() const {
@@ -39,14 +41,15 @@ void Sgd::step() {
     const float* g = param.grad().f32();
     float* buf = use_momentum ? state.tensors.at("momentum").f32() : nullptr;
     const int64_t n = param.numel();
+    // Every `a + alpha * b` is one torch add_/add with alpha, which the reference's build fuses.
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; ++i) {
-      float grad = l2 ? g[i] + weight_decay * p[i] : g[i];
+      float grad = l2 ? std::fma(p[i], weight_decay, g[i]) : g[i];
       if (use_momentum) {
-        buf[i] = first ? grad : buf[i] * momentum + one_minus_dampening * grad;
-        grad = nesterov ? grad + momentum * buf[i] : buf[i];
+        buf[i] = first ? grad : std::fma(grad, one_minus_dampening, buf[i] * momentum);
+        grad = nesterov ? std::fma(buf[i], momentum, grad) : buf[i];
       }
-      p[i] = p[i] + neg_lr * grad;
+      p[i] = std::fma(grad, neg_lr, p[i]);
     }
   });
 }

@@ -4,15 +4,18 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "engine/io/safetensors.h"
+#include "engine/threads.h"
 #include "golden.h"
 #include "train/optim/adam.h"
 #include "train/optim/chimera21.h"
 #include "train/optim/sgd.h"
+#include "train/optim/torch_numerics.h"
 
 namespace chimera {
 namespace {
@@ -35,13 +38,22 @@ const std::vector<std::string> kGoldenCases = {
     "optimizer_sgd_momentum",
 };
 
-const std::vector<std::string> kSpecDiagnosticOrder = {
-    "mean_kappa",        "std_kappa",           "min_kappa",
-    "max_kappa",         "mean_noise_ratio",    "mean_effective_lr",
-    "active_mean_effective_lr", "applied_update_norm", "param_update_ratio",
-    "mean_update_abs",   "max_update_abs",      "zero_grad_ratio",
-    "active_grad_ratio", "psi_abs_mean",        "psi_saturation_ratio",
-    "collision_score"};
+const std::vector<std::string> kSpecDiagnosticOrder = {"mean_kappa",
+                                                       "std_kappa",
+                                                       "min_kappa",
+                                                       "max_kappa",
+                                                       "mean_noise_ratio",
+                                                       "mean_effective_lr",
+                                                       "active_mean_effective_lr",
+                                                       "applied_update_norm",
+                                                       "param_update_ratio",
+                                                       "mean_update_abs",
+                                                       "max_update_abs",
+                                                       "zero_grad_ratio",
+                                                       "active_grad_ratio",
+                                                       "psi_abs_mean",
+                                                       "psi_saturation_ratio",
+                                                       "collision_score"};
 
 // Row `index` of a tensor stacked along its first axis.
 Tensor row(const Tensor& stacked, int64_t index) {
@@ -52,51 +64,72 @@ Tensor row(const Tensor& stacked, int64_t index) {
   return out;
 }
 
+// Sets each golden kwarg on the options: numbers through `numbers`, the rest through `other`,
+// which returns false for a name it does not know (an error: the case would not be reproduced).
+template <class Other>
+void apply_kwargs(const json& kwargs, const std::map<std::string, double*>& numbers, Other other) {
+  for (const auto& [key, value] : kwargs.items()) {
+    if (numbers.count(key))
+      *numbers.at(key) = value;
+    else if (!other(key, value))
+      throw Error("golden case has an unknown setting '" + key + "'");
+  }
+}
+
 Chimera21Options chimera_options(const json& kwargs) {
   Chimera21Options o;
-  for (const auto& [key, value] : kwargs.items()) {
-    if (key == "lr") o.lr = value;
-    else if (key == "beta1") o.beta1 = value;
-    else if (key == "beta2") o.beta2 = value;
-    else if (key == "eps_opt") o.eps_opt = value;
-    else if (key == "weight_decay") o.weight_decay = value;
-    else if (key == "rho_psi") o.rho_psi = value;
-    else if (key == "lambda_gate") o.lambda_gate = value;
-    else if (key == "kappa_min") o.kappa_min = value;
-    else if (key == "kappa_max") o.kappa_max = value;
-    else if (key == "log_diagnostics") o.log_diagnostics = value;
-    else if (key == "zero_grad_policy") o.zero_grad_policy = parse_zero_grad_policy(value);
-    else if (key == "idle_decay") o.idle_decay = value;
-    else if (key == "kappa_gate_mode") o.kappa_gate_mode = parse_kappa_gate_mode(value);
-    else if (key == "noise_threshold") o.noise_threshold = value;
-    else if (key == "gate_sharpness") o.gate_sharpness = value;
-    else if (key == "psi_storage") o.psi_storage = parse_psi_storage(value);
-    else throw Error("golden case has an unknown chimera21 setting '" + key + "'");
-  }
+  apply_kwargs(kwargs,
+               {{"lr", &o.lr},
+                {"beta1", &o.beta1},
+                {"beta2", &o.beta2},
+                {"eps_opt", &o.eps_opt},
+                {"weight_decay", &o.weight_decay},
+                {"rho_psi", &o.rho_psi},
+                {"lambda_gate", &o.lambda_gate},
+                {"kappa_min", &o.kappa_min},
+                {"kappa_max", &o.kappa_max},
+                {"idle_decay", &o.idle_decay},
+                {"noise_threshold", &o.noise_threshold},
+                {"gate_sharpness", &o.gate_sharpness}},
+               [&](const std::string& key, const json& value) {
+                 if (key == "log_diagnostics")
+                   o.log_diagnostics = value.get<bool>();
+                 else if (key == "zero_grad_policy")
+                   o.zero_grad_policy = parse_zero_grad_policy(value);
+                 else if (key == "kappa_gate_mode")
+                   o.kappa_gate_mode = parse_kappa_gate_mode(value);
+                 else if (key == "psi_storage")
+                   o.psi_storage = parse_psi_storage(value);
+                 else
+                   return false;
+                 return true;
+               });
   return o;
 }
 
 AdamOptions adam_options(const json& kwargs, AdamOptions o) {
-  for (const auto& [key, value] : kwargs.items()) {
-    if (key == "lr") o.lr = value;
-    else if (key == "betas") o.beta1 = value.at(0), o.beta2 = value.at(1);
-    else if (key == "eps") o.eps = value;
-    else if (key == "weight_decay") o.weight_decay = value;
-    else throw Error("golden case has an unknown adam setting '" + key + "'");
-  }
+  apply_kwargs(kwargs, {{"lr", &o.lr}, {"eps", &o.eps}, {"weight_decay", &o.weight_decay}},
+               [&](const std::string& key, const json& value) {
+                 if (key != "betas") return false;
+                 o.beta1 = value.at(0);
+                 o.beta2 = value.at(1);
+                 return true;
+               });
   return o;
 }
 
 SgdOptions sgd_options(const json& kwargs) {
   SgdOptions o;
-  for (const auto& [key, value] : kwargs.items()) {
-    if (key == "lr") o.lr = value;
-    else if (key == "momentum") o.momentum = value;
-    else if (key == "dampening") o.dampening = value;
-    else if (key == "weight_decay") o.weight_decay = value;
-    else if (key == "nesterov") o.nesterov = value;
-    else throw Error("golden case has an unknown sgd setting '" + key + "'");
-  }
+  apply_kwargs(kwargs,
+               {{"lr", &o.lr},
+                {"momentum", &o.momentum},
+                {"dampening", &o.dampening},
+                {"weight_decay", &o.weight_decay}},
+               [&](const std::string& key, const json& value) {
+                 if (key != "nesterov") return false;
+                 o.nesterov = value.get<bool>();
+                 return true;
+               });
   return o;
 }
 
@@ -161,8 +194,10 @@ TEST_P(OptimizerGolden, MatchesReferenceTrajectory) {
     EXPECT_TRUE(test::all_close(state->tensors.at("v"), golden.at(prefix + "v"), kRtol, kAtol));
     const Tensor& psi = state->tensors.at("psi");
     ASSERT_EQ(psi.dtype(), golden.at(prefix + "psi").dtype());
-    if (psi.dtype() == DType::i8) EXPECT_TRUE(test::all_equal(psi, golden.at(prefix + "psi")));
-    else EXPECT_TRUE(test::all_close(psi, golden.at(prefix + "psi"), kRtol, kAtol));
+    if (psi.dtype() == DType::i8)
+      EXPECT_TRUE(test::all_equal(psi, golden.at(prefix + "psi")));
+    else
+      EXPECT_TRUE(test::all_close(psi, golden.at(prefix + "psi"), kRtol, kAtol));
   }
 }
 
@@ -308,15 +343,25 @@ TEST(BaselineOptions, OutOfRangeSettingsAreErrors) {
 
 TEST(Optimizer, GroupsAreCheckedAndTakeTheirOwnLrAndWeightDecay) {
   Var a(Tensor({2}), true), b(Tensor({3}), true);
-  expect_error([&] { Sgd({ParamGroup{{a}, -0.1, {}}}, SgdOptions{}); },
-               "parameter group 0: lr must be >= 0, got -0.1");
-  expect_error([&] { Sgd({ParamGroup{{a}, {}, {}}, ParamGroup{{b}, {}, -2.0}}, SgdOptions{}); },
-               "parameter group 1: weight_decay must be >= 0, got -2");
-  expect_error([&] { Sgd({ParamGroup{{a, b}, {}, {}}, ParamGroup{{b}, {}, {}}}, SgdOptions{}); },
-               "parameter group 1: parameter 0 appears more than once");
+  expect_error(
+      [&] {
+        Sgd({ParamGroup{{a}, -0.1, {}}}, SgdOptions{});
+      },
+      "parameter group 0: lr must be >= 0, got -0.1");
+  expect_error(
+      [&] {
+        Sgd({ParamGroup{{a}, {}, {}}, ParamGroup{{b}, {}, -2.0}}, SgdOptions{});
+      },
+      "parameter group 1: weight_decay must be >= 0, got -2");
+  expect_error(
+      [&] {
+        Sgd({ParamGroup{{a, b}, {}, {}}, ParamGroup{{b}, {}, {}}}, SgdOptions{});
+      },
+      "parameter group 1: parameter 0 appears more than once");
   expect_error([&] { Sgd({Var(Tensor({2}, DType::f64), true)}); },
                "holds f64, optimizers update f32 only");
-  expect_error([&] { Sgd(std::vector<ParamGroup>{}, SgdOptions{}); }, "at least one parameter group");
+  expect_error([&] { Sgd(std::vector<ParamGroup>{}, SgdOptions{}); },
+               "at least one parameter group");
 
   SgdOptions o;
   o.lr = 0.5;
@@ -345,7 +390,8 @@ TEST(Optimizer, GradientOfTheWrongShapeIsAnError) {
   Var a(Tensor({2, 3}), true);
   Chimera21 opt({a});
   a.grad() = Tensor({6});
-  expect_error([&] { opt.step(); }, "gradient of parameter 0 has shape [6] but the parameter has [2, 3]");
+  expect_error([&] { opt.step(); },
+               "gradient of parameter 0 has shape [6] but the parameter has [2, 3]");
 }
 
 // ---- lazily created state, memory ---------------------------------------------------------
@@ -474,6 +520,70 @@ TEST(Chimera21, DiagnosticsFollowTheSpecOrderAndAreOffByDefault) {
   EXPECT_TRUE(test::all_equal(p1[1].value(), p2[1].value()));
 }
 
+// ---- torch-order numerics and threads ----------------------------------------------------
+
+TEST(TorchNumerics, ExpIsWithinOneUlpAndHandlesTheRangeEnds) {
+  for (float x = -20.0f; x <= 20.0f; x += 0.0137f) {
+    const float want = static_cast<float>(std::exp(double{x}));
+    const float got = torch_expf(x);
+    EXPECT_LE(std::fabs(got - want), std::nextafter(want, INFINITY) - want) << x;
+  }
+  EXPECT_EQ(torch_expf(0.0f), 1.0f);
+  // Not the nearest float: exp(x) lies 0.503 ulp from Sleef's answer, which the golden kappas
+  // require.
+  EXPECT_EQ(torch_expf(0.010984252206981182f), 1.0110447406768799f);
+  EXPECT_EQ(torch_expf(101.0f), INFINITY);
+  EXPECT_EQ(torch_expf(-105.0f), 0.0f);
+  EXPECT_TRUE(std::isnan(torch_expf(NAN)));
+  EXPECT_GT(torch_expf(-100.0f), 0.0f);  // subnormal, not flushed
+}
+
+TEST(TorchNumerics, SumsAreCompleteAndCascadeKeepsLongSumsAccurate) {
+  // Integers sum exactly whatever the order, so every element is counted exactly once.
+  for (int64_t n : {0, 1, 3, 7, 8, 9, 31, 32, 33, 35, 100, 1000, 4099}) {
+    std::vector<float> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(i % 17);
+    double want = 0;
+    for (float v : x) want += v;
+    EXPECT_EQ(torch_sum_f32(x.data(), n), want) << n;
+  }
+  // A plain float loop over a million 0.1s is off by about 1%; the cascade is not.
+  std::vector<float> tenths(1 << 20, 0.1f);
+  const double want = double{0.1f} * tenths.size();
+  EXPECT_NEAR(torch_sum_f32(tenths.data(), tenths.size()), want, want * 1e-6);
+  // The 2-norm has no cascade (nor has torch's): fine for parameter-sized tensors.
+  const double norm = std::sqrt(double{0.1f} * 0.1f * 1000);
+  EXPECT_NEAR(torch_norm2_f32(tenths.data(), 1000), norm, norm * 1e-6);
+  const float three_four[] = {3.0f, 4.0f};
+  EXPECT_EQ(torch_norm2_f32(three_four, 2), 5.0f);
+}
+
+TEST(Chimera21, ResultsDoNotDependOnTheThreadCount) {
+  const int saved = num_threads();
+  std::vector<std::vector<float>> results;
+  std::vector<std::vector<std::pair<std::string, double>>> diagnostics;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    std::vector<Var> params = {Var(Tensor::full({300, 301}, 0.5f), true)};
+    Chimera21Options o;
+    o.log_diagnostics = true;
+    o.psi_storage = PsiStorage::int8;
+    Chimera21 opt(params, o);
+    for (int64_t s = 0; s < 3; ++s) {
+      set_grads(params, s);
+      opt.step();
+    }
+    const float* p = params[0].value().f32();
+    results.emplace_back(p, p + params[0].numel());
+    diagnostics.push_back(opt.last_diagnostics());
+  }
+  set_num_threads(saved);
+  EXPECT_EQ(results[1], results[0]);
+  EXPECT_EQ(results[2], results[0]);
+  EXPECT_EQ(diagnostics[1], diagnostics[0]);
+  EXPECT_EQ(diagnostics[2], diagnostics[0]);
+}
+
 // ---- checkpoints -------------------------------------------------------------------------
 
 // Runs 10 steps, saves the state through a safetensors round trip, loads it into a fresh
@@ -587,12 +697,18 @@ TEST(StateDict, BadDictsAreErrorsAndChangeNothing) {
   Chimera21 int8(two_params(), int8_options);
   expect_error([&] { int8.load_state_dict(good); },
                "optimizer state 'state.0.psi' must be i8 [7, 5], got f32 [7, 5]");
-  expect_error([&] { opt.load_state_dict(with("state.1.m", Tensor({7, 5}))); },
-               "optimizer state 'state.1.m' must be f32 [13], got f32 [7, 5]");
+  expect_error(
+      [&] {
+        opt.load_state_dict(with("state.1.m", Tensor({7, 5})));
+      },
+      "optimizer state 'state.1.m' must be f32 [13], got f32 [7, 5]");
   expect_error([&] { opt.load_state_dict(with("state.2.m", Tensor({13}))); },
                "'state.2.m' names parameter 2 but the optimizer holds 2");
-  expect_error([&] { opt.load_state_dict(with("state.0.momentum", Tensor({7, 5}))); },
-               "unknown optimizer state key 'state.0.momentum' for chimera21");
+  expect_error(
+      [&] {
+        opt.load_state_dict(with("state.0.momentum", Tensor({7, 5})));
+      },
+      "unknown optimizer state key 'state.0.momentum' for chimera21");
   expect_error([&] { opt.load_state_dict(with("lr", Tensor(Shape{}))); },
                "unknown optimizer state key 'lr'");
   expect_error([&] { opt.load_state_dict(with("state.0.step", Tensor(Shape{}))); },

@@ -12,6 +12,12 @@ void AdamOptions::validate() const {
   CHIMERA_CHECK(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
 }
 
+// Settings are checked before the base class looks at the groups, so their errors come first.
+static const AdamOptions& validated(const AdamOptions& options) {
+  options.validate();
+  return options;
+}
+
 Adam::Adam(std::vector<Var> params, AdamOptions options)
     : Adam(std::vector<ParamGroup>{ParamGroup{std::move(params), {}, {}}}, options, false) {}
 
@@ -19,11 +25,9 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options)
     : Adam(std::move(groups), options, false) {}
 
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled_weight_decay)
-    : Optimizer(std::move(groups), options.lr, options.weight_decay),
+    : Optimizer(std::move(groups), validated(options).lr, options.weight_decay),
       options_(options),
-      decoupled_(decoupled_weight_decay) {
-  options_.validate();
-}
+      decoupled_(decoupled_weight_decay) {}
 
 std::vector<Optimizer::StateSlot> Adam::state_slots() const {
   return {{"m", DType::f32}, {"v", DType::f32}};

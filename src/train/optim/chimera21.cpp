@@ -36,7 +36,13 @@ struct Buffers {
 // The per-element quantities the diagnostics reduce, for one parameter.
 struct DiagElements {
   explicit DiagElements(int64_t n)
-      : kappa(n), kappa_sq(n), noise_ratio(n), effective_lr(n), update(n), param(n), psi_abs(n),
+      : kappa(n),
+        kappa_sq(n),
+        noise_ratio(n),
+        effective_lr(n),
+        update(n),
+        param(n),
+        psi_abs(n),
         collision(n) {}
   std::vector<float> kappa, kappa_sq, noise_ratio, effective_lr, update, param, psi_abs, collision;
 };
@@ -53,7 +59,9 @@ struct DiagSums {
   double sum_psi_abs = 0, psi_saturation_count = 0, sum_collision = 0;
 };
 
-float sign(float x) { return static_cast<float>((x > 0.0f) - (x < 0.0f)); }
+float sign(float x) {
+  return static_cast<float>((x > 0.0f) - (x < 0.0f));
+}
 
 // Element i of one parameter: steps 2-8 of SPEC §3. Fused multiply-adds stand where the
 // reference's torch build fuses (add_ with alpha, addcmul_); every other operation rounds.
@@ -76,9 +84,14 @@ void update_element(const Coefficients& c, const Buffers& b, int64_t i, DiagElem
   float psi = psi_old * c.rho + agreement * c.one_minus_rho;
   if (g == 0.0f) {
     switch (c.policy) {
-      case ZeroGradPolicy::standard: break;
-      case ZeroGradPolicy::freeze: psi = psi_old; break;
-      case ZeroGradPolicy::decay: psi = psi_old * c.idle_decay; break;
+      case ZeroGradPolicy::standard:
+        break;
+      case ZeroGradPolicy::freeze:
+        psi = psi_old;
+        break;
+      case ZeroGradPolicy::decay:
+        psi = psi_old * c.idle_decay;
+        break;
       case ZeroGradPolicy::inertia:
         psi = psi_old * c.rho + sign(m) * sign(m) * c.one_minus_rho;
         break;
@@ -109,7 +122,9 @@ void update_element(const Coefficients& c, const Buffers& b, int64_t i, DiagElem
     diag->update[i] = std::fabs(lr_kappa * d);
     diag->param[i] = p;  // after weight decay, before the update
     diag->psi_abs[i] = std::fabs(psi);
-    diag->collision[i] = std::fabs(std::log(kappa)) * noise_ratio;
+    // The reference's float log rounds to nearest; glibc's logf now and then does not.
+    const auto log_kappa = static_cast<float>(std::log(double{kappa}));
+    diag->collision[i] = std::fabs(log_kappa) * noise_ratio;
   }
   b.p[i] = std::fma(kappa * d, c.neg_lr, p);
 }
@@ -134,8 +149,7 @@ void accumulate(DiagSums& sums, const DiagElements& e, const float* grad, int64_
   sums.sum_effective_lr += sum(e.effective_lr);
   sums.active_count += static_cast<double>(active);
   sums.zero_count += static_cast<double>(n - active);
-  if (active > 0)
-    sums.sum_active_effective_lr += torch_sum_f32(active_effective_lr.data(), active);
+  if (active > 0) sums.sum_active_effective_lr += torch_sum_f32(active_effective_lr.data(), active);
   sums.sum_update_sq += update_norm * update_norm;
   sums.sum_param_sq += param_norm * param_norm;
   sums.sum_update_abs += sum(e.update);
@@ -175,13 +189,18 @@ std::vector<std::pair<std::string, double>> summarize(const DiagSums& d) {
 
 }  // namespace
 
+// Settings are checked before the base class looks at the groups, so their errors come first.
+static const Chimera21Options& validated(const Chimera21Options& options) {
+  options.validate();
+  return options;
+}
+
 Chimera21::Chimera21(std::vector<Var> params, Chimera21Options options)
     : Chimera21(std::vector<ParamGroup>{ParamGroup{std::move(params), {}, {}}}, options) {}
 
 Chimera21::Chimera21(std::vector<ParamGroup> groups, Chimera21Options options)
-    : Optimizer(std::move(groups), options.lr, options.weight_decay), options_(options) {
-  options_.validate();
-}
+    : Optimizer(std::move(groups), validated(options).lr, options.weight_decay),
+      options_(options) {}
 
 std::vector<Optimizer::StateSlot> Chimera21::state_slots() const {
   const DType psi = options_.psi_storage == PsiStorage::int8 ? DType::i8 : DType::f32;
@@ -218,9 +237,12 @@ void Chimera21::step() {
 
     const bool int8_psi = o.psi_storage == PsiStorage::int8;
     Tensor& psi = state.tensors.at("psi");
-    const Buffers b{param.value().f32(),         param.grad().f32(),
-                    state.tensors.at("m").f32(), state.tensors.at("v").f32(),
-                    int8_psi ? nullptr : psi.f32(), int8_psi ? psi.data<int8_t>() : nullptr};
+    const Buffers b{param.value().f32(),
+                    param.grad().f32(),
+                    state.tensors.at("m").f32(),
+                    state.tensors.at("v").f32(),
+                    int8_psi ? nullptr : psi.f32(),
+                    int8_psi ? psi.data<int8_t>() : nullptr};
     const int64_t n = param.numel();
     std::optional<DiagElements> diag;
     if (o.log_diagnostics) diag.emplace(n);

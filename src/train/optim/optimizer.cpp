@@ -38,7 +38,9 @@ void Optimizer::set_lr(double lr) {
   for (Group& group : groups_) group.lr = lr;
 }
 
-double Optimizer::lr() const { return groups_.front().lr; }
+double Optimizer::lr() const {
+  return groups_.front().lr;
+}
 
 const ParamState* Optimizer::state(int64_t index) const {
   CHIMERA_CHECK(index >= 0 && index < num_params(), "parameter index ", index,
@@ -67,10 +69,14 @@ StateMemory Optimizer::state_memory() const {
     if (!state) continue;
     for (const auto& [name, tensor] : state->tensors) {
       const auto bytes = static_cast<int64_t>(tensor.nbytes());
-      if (name == "m") memory.m += bytes;
-      else if (name == "v") memory.v += bytes;
-      else if (name == "psi") memory.psi += bytes;
-      else memory.other += bytes;
+      if (name == "m")
+        memory.m += bytes;
+      else if (name == "v")
+        memory.v += bytes;
+      else if (name == "psi")
+        memory.psi += bytes;
+      else
+        memory.other += bytes;
     }
     memory.other += step_counter_bytes();
   }
@@ -147,9 +153,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& dict) {
                     "' names group ", k.index, " but the optimizer has ", groups.size());
       const double value = scalar_value(key, tensor, DType::f64);
       CHIMERA_CHECK(value >= 0, "optimizer state '", key, "' must be >= 0, got ", value);
-      if (k.field == "lr") groups[k.index].lr = value;
-      else if (k.field == "weight_decay") groups[k.index].weight_decay = value;
-      else CHIMERA_FAIL("unknown optimizer state key '", key, "'");
+      if (k.field == "lr")
+        groups[k.index].lr = value;
+      else if (k.field == "weight_decay")
+        groups[k.index].weight_decay = value;
+      else
+        CHIMERA_FAIL("unknown optimizer state key '", key, "'");
       group_keys.insert(key);
       continue;
     }
@@ -169,12 +178,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& dict) {
     for (const StateSlot& s : slots)
       if (s.name == k.field) slot = &s;
     CHIMERA_CHECK(slot != nullptr, "unknown optimizer state key '", key, "' for ", name());
-    CHIMERA_CHECK(tensor.defined() && tensor.dtype() == slot->dtype &&
-                      tensor.shape() == shapes[k.index],
-                  "optimizer state '", key, "' must be ", dtype_name(slot->dtype), " ",
-                  shape_str(shapes[k.index]), ", got ",
-                  tensor.defined() ? dtype_name(tensor.dtype()) : "undefined", " ",
-                  shape_str(tensor.shape()));
+    CHIMERA_CHECK(
+        tensor.defined() && tensor.dtype() == slot->dtype && tensor.shape() == shapes[k.index],
+        "optimizer state '", key, "' must be ", dtype_name(slot->dtype), " ",
+        shape_str(shapes[k.index]), ", got ",
+        tensor.defined() ? dtype_name(tensor.dtype()) : "undefined", " ",
+        shape_str(tensor.shape()));
     state->tensors[k.field] = tensor.clone();
   }
   for (size_t g = 0; g < groups.size(); ++g)

@@ -13,13 +13,18 @@ void SgdOptions::validate() const {
                 " and dampening ", dampening);
 }
 
+// Settings are checked before the base class looks at the groups, so their errors come first.
+static const SgdOptions& validated(const SgdOptions& options) {
+  options.validate();
+  return options;
+}
+
 Sgd::Sgd(std::vector<Var> params, SgdOptions options)
     : Sgd(std::vector<ParamGroup>{ParamGroup{std::move(params), {}, {}}}, options) {}
 
 Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions options)
-    : Optimizer(std::move(groups), options.lr, options.weight_decay), options_(options) {
-  options_.validate();
-}
+    : Optimizer(std::move(groups), validated(options).lr, options.weight_decay),
+      options_(options) {}
 
 std::vector<Optimizer::StateSlot> Sgd::state_slots() const {
   if (options_.momentum == 0.0) return {};

@@ -35,13 +35,17 @@ struct Lanes {
   std::array<float, kLanes> v{};
 };
 
-float add(float a, float b) { return a + b; }
+float add(float a, float b) {
+  return a + b;
+}
 Lanes add(Lanes a, const Lanes& b) {
   for (int k = 0; k < kLanes; ++k) a.v[k] += b.v[k];
   return a;
 }
 
-int64_t ceil_log2(int64_t x) { return x <= 2 ? 1 : 64 - std::countl_zero(static_cast<uint64_t>(x - 1)); }
+int64_t ceil_log2(int64_t x) {
+  return x <= 2 ? 1 : 64 - std::countl_zero(static_cast<uint64_t>(x - 1));
+}
 
 // `Rows` interleaved accumulators over `size` steps (load(i, k): addend k of step i). Every
 // 2^level_power steps the partial sums move up a level, which bounds the rounding error growth.
@@ -106,7 +110,7 @@ float torch_norm2_f32(const float* x, int64_t n) {
     for (int k = 0; k < kLanes; ++k) acc[k] = std::fma(x[i + k], x[i + k], acc[k]);
   float total = acc[0];
   for (int k = 1; k < kLanes; ++k) total += acc[k];
-  for (; i < n; ++i) total = std::fma(x[i], x[i], total);
+  for (; i < n; ++i) total += x[i] * x[i];
   return std::sqrt(total);
 }
 

@@ -1,8 +1,8 @@
 // Float32 math rounded the way the reference's PyTorch CPU build rounds it, where plain C++
-// would differ by an ulp that matters: Chimera21's std_kappa is sqrt(E[k²] - E[k]²) over kappas
-// near 1, so one ulp in a float32 sum moves it by more than the golden tolerance. Pinned
-// against the golden files (tests/test_optim.cpp): 8-lane vectors, fused multiply-adds, and
-// Sleef's exp.
+// would differ by an ulp that matters: Chimera21's kappa = exp(lambda psi) feeds std_kappa =
+// sqrt(E[k²] - E[k]²) over kappas near 1, where one ulp in a kappa or in a float32 sum moves
+// the result by more than the golden tolerance. Pinned against the golden files
+// (tests/test_optim.cpp): 8-lane vectors, fused multiply-adds, and Sleef's exp.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,8 @@ float torch_expf(float x);
 float torch_sum_f32(const float* x, int64_t n);
 
 // Tensor.norm() (2-norm) of n contiguous floats: 8-lane fused sums of squares, the lanes, then
-// the leftover elements.
+// the leftover elements' squares (unfused). The golden diagnostics fit this best; they still
+// differ from it by an ulp now and then, harmless next to a 1e-5 tolerance.
 float torch_norm2_f32(const float* x, int64_t n);
 
 }  // namespace chimera

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 
-PACKAGES=(g++ cmake ninja-build libopenblas-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+PACKAGES=(g++ cmake ninja-build libopenblas-openmp-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
           libgtest-dev libgmock-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

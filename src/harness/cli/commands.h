@@ -1,16 +1,22 @@
-// Each subcommand registers its flags and its callback here.
+// The chimera program's subcommands. Each lives in its own <name>_command.cpp and registers
+// itself with a static CommandRegistration, so adding a command touches no shared file.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 namespace chimera {
 
+using RegisterFn = void (*)(CLI::App& app);
+
+struct CommandRegistration {
+  CommandRegistration(const char* name, RegisterFn fn);
+};
+
+// Adds every registered subcommand to `app`, in name order (stable --help).
 void register_commands(CLI::App& app);
 
 // --threads N (default: all cores), shared by every subcommand that computes.
 void add_threads_option(CLI::App& cmd, int& threads);
 void apply_threads(int threads);
-
-void register_smoke(CLI::App& app);
 
 }  // namespace chimera

@@ -1,0 +1,32 @@
+// Training checkpoints: one safetensors file holding the model state dict under the reference's
+// names, the optimizer state under "optimizer.<key>", and JSON metadata (config, arguments,
+// metrics, engine version, where training stands). Written atomically.
+//
+// Loading into the reference's PyTorch model with strict key matching:
+//   sd = {k: v for k, v in safetensors.torch.load_file(p).items() if not k.startswith("optimizer.")}
+//   model.load_state_dict(sd, strict=True)
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace chimera {
+
+inline constexpr const char* kCheckpointFormat = "chimera-checkpoint-1";
+inline constexpr const char* kOptimizerPrefix = "optimizer.";
+
+struct Checkpoint {
+  std::map<std::string, Tensor> model;
+  std::map<std::string, Tensor> optimizer;  // empty for a model-only state dict
+  nlohmann::json metadata = nlohmann::json::object();  // each top-level key a JSON value
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+// Accepts our checkpoints and plain state dicts saved from the reference's model
+// (no optimizer keys, no metadata). Errors name the file.
+Checkpoint load_checkpoint(const std::string& path);
+
+}  // namespace chimera

@@ -162,4 +162,49 @@ Config load_config(const std::string& path) {
   return c;
 }
 
+nlohmann::json config_to_json(const Config& c) {
+  const Chimera21Options& o = c.optimizer;
+  const BitLayerOptions& l = c.layer;
+  return {{"lr", o.lr},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"eps_opt", o.eps_opt},
+          {"weight_decay", o.weight_decay},
+          {"stat_mode", stat_mode_name(l.stat_mode)},
+          {"rho_s", l.rho_s},
+          {"rho_psi", o.rho_psi},
+          {"lambda_gate", o.lambda_gate},
+          {"kappa_min", o.kappa_min},
+          {"kappa_max", o.kappa_max},
+          {"log_diagnostics", o.log_diagnostics},
+          {"zero_grad_policy", zero_grad_policy_name(o.zero_grad_policy)},
+          {"idle_decay", o.idle_decay},
+          {"kappa_gate_mode", kappa_gate_mode_name(o.kappa_gate_mode)},
+          {"noise_threshold", o.noise_threshold},
+          {"gate_sharpness", o.gate_sharpness},
+          {"psi_storage", psi_storage_name(o.psi_storage)},
+          {"alpha_min", l.alpha_min},
+          {"alpha_target", l.alpha_target},
+          {"warmup_steps", l.warmup_steps},
+          {"target_bits", c.target_bits},
+          {"target_branch", branch_name(c.target_branch)},
+          {"target_bits_controller",
+           {{"tolerance", c.controller.tolerance},
+            {"step_size", c.controller.step_size},
+            {"alpha_max", c.controller.alpha_max}}},
+          {"ste_clip", l.ste_clip ? nlohmann::json(*l.ste_clip) : nlohmann::json()},
+          {"quant_mode", quant_mode_name(l.quant_mode)},
+          {"quant_modes", c.quant_modes},
+          {"eps_gamma", l.eps_gamma},
+          {"eps_beta", l.eps_beta},
+          {"activation_grad", activation_grad_name(l.activation_grad)},
+          {"benchmark",
+           {{"steps", c.benchmark.steps},
+            {"seeds", c.benchmark.seeds},
+            {"batch_size", c.benchmark.batch_size},
+            {"in_features", c.benchmark.in_features},
+            {"out_features", c.benchmark.out_features},
+            {"log_dir", c.benchmark.log_dir}}}};
+}
+
 }  // namespace chimera

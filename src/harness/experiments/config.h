@@ -2,6 +2,7 @@
 // a run without --config behaves exactly as one with the default file.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,8 @@ struct Config {
 // Reads a YAML file over the defaults. Unknown keys, wrong types and out-of-range values are
 // errors that name the key and the file.
 Config load_config(const std::string& path);
+
+// The configuration as JSON with configs/default.yaml's keys (for checkpoint metadata).
+nlohmann::json config_to_json(const Config& config);
 
 }  // namespace chimera

@@ -1,0 +1,100 @@
+// Dispatch and threading for i2t_gemm: checks arguments, picks the path for M (GEMV, small M,
+// large M), splits C into blocks and runs the ISA's micro-kernel on each block in parallel.
+#include "engine/kernels/i2t_gemm.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "engine/error.h"
+#include "engine/kernels/i2_layout.h"
+#include "engine/kernels/i2t_gemm_ukernels.h"
+#include "engine/threads.h"
+
+namespace chimera {
+namespace {
+
+struct I2tUkernels {
+  I2tGemmUkernel gemv;   // M = 1
+  I2tGemmUkernel small;  // 1 < M < kLargeM
+  I2tGemmUkernel large;  // M >= kLargeM
+};
+
+// Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
+constexpr I2tUkernels kUkernels[] = {
+    {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
+    {i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4},
+    {i2t_gemv_ukernel__avx512vnni_1x8, i2t_gemm_ukernel__avx512vnni_4x4,
+     i2t_gemm_ukernel__avx512vnni_16x16c4}};
+static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
+              "one set of micro-kernels per Isa");
+
+// The AVX-512 GEMV accumulates codes scaled by up to 64: 2^22 / 128 blocks * 4 * 128 * 127
+// < 2^31 per int32 lane.
+constexpr int64_t kMaxK = int64_t{1} << 22;
+// From here on decoding the weights once per block into a panel beats decoding them in
+// registers for every 4 rows of A (measured with `chimera bench kernels`).
+constexpr int64_t kLargeM = 64;
+constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // W per block for small M: L2-resident
+constexpr int64_t kLargeBlockRows = 1024;  // rows of A per panel: the decode is amortised
+constexpr int64_t kLargeBlockCols = 64;    // one panel
+constexpr int64_t kSerialMacs = 1 << 18;   // below this, threads cost more than they save
+
+void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A,
+         int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+  CHIMERA_CHECK(M >= 0 && N >= 0 && K >= 0, "i2t_gemm: sizes must be >= 0, got M=", M, " N=", N,
+                " K=", K);
+  CHIMERA_CHECK(K <= kMaxK, "i2t_gemm: K=", K, " is too deep for exact int32 sums (max ", kMaxK,
+                ")");
+  CHIMERA_CHECK(lda >= K && ldc >= N, "i2t_gemm: row strides must cover a row: lda=", lda,
+                " (K=", K, "), ldc=", ldc, " (N=", N, ")");
+  if (M == 0 || N == 0) return;
+  CHIMERA_CHECK(C != nullptr && (K == 0 || (A != nullptr && W != nullptr)),
+                "i2t_gemm: null data pointer");
+  if (K == 0) {  // empty sums; the kernels need not handle it
+    for (int64_t m = 0; m < M; ++m) std::fill(C + m * ldc, C + m * ldc + N, 0);
+    return;
+  }
+
+  const int64_t row_bytes = i2_row_bytes(K), threads = num_threads();
+  I2tGemmUkernel ukernel;
+  int64_t block_rows, block_cols;
+  if (M == 1) {  // one contiguous share of W per thread: a single sequential stream each
+    ukernel = ukernels.gemv;
+    block_rows = 1;
+    block_cols = std::max<int64_t>(8, (N + threads - 1) / threads);
+  } else if (M < kLargeM) {
+    ukernel = ukernels.small;
+    block_rows = M;
+    block_cols = std::max<int64_t>(16, kSmallBlockWBytes / std::max<int64_t>(row_bytes, 1));
+  } else {
+    ukernel = ukernels.large;
+    block_rows = kLargeBlockRows;
+    block_cols = kLargeBlockCols;
+  }
+  const int64_t row_blocks = (M + block_rows - 1) / block_rows;
+  const int64_t col_blocks = (N + block_cols - 1) / block_cols;
+  const bool parallel = row_blocks * col_blocks > 1 && M * N * K >= kSerialMacs;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t b = 0; b < row_blocks * col_blocks; ++b) {
+    const int64_t m0 = b / col_blocks * block_rows, n0 = b % col_blocks * block_cols;
+    ukernel(std::min(block_rows, M - m0), std::min(block_cols, N - n0), K, A + m0 * lda, lda,
+            W + n0 * row_bytes, C + m0 * ldc + n0, ldc);
+  }
+}
+
+}  // namespace
+
+void i2t_gemm(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
+              int32_t* C, int64_t ldc) {
+  static const I2tUkernels& ukernels = kUkernels[static_cast<int>(active_isa())];
+  run(ukernels, M, N, K, A, lda, W, C, ldc);
+}
+
+void i2t_gemm_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                  const uint8_t* W, int32_t* C, int64_t ldc) {
+  CHIMERA_CHECK(isa_supported(isa), "i2t_gemm: this CPU does not support ", isa_name(isa),
+                "; the best available here is ", isa_name(best_isa()));
+  run(kUkernels[static_cast<int>(isa)], M, N, K, A, lda, W, C, ldc);
+}
+
+}  // namespace chimera

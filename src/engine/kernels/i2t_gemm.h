@@ -1,0 +1,26 @@
+// Integer GEMM/GEMV on packed ternary weights: int8 activations times 2-bit packed weights
+// (layout in i2_layout.h), int32 result. The weights are decoded in registers as they are
+// read, so a GEMV moves 2 bits per weight. Products are exact: every ISA path gives the same
+// integers as i8t_gemm on the unpacked weights.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/kernels/isa.h"
+
+namespace chimera {
+
+// C[m][n] = sum_{k < K} A[m][k] * W[n][k]. A: int8 in [-127, 127] (row stride lda >= K);
+// W: packed, i2_packed_bytes(N, K) bytes (row stride i2_row_bytes(K)); C: int32 (row stride
+// ldc >= N), overwritten. Activation values outside [-127, 127] give undefined results on the
+// SIMD paths. K <= 2^22 (exact int32 sums). Paths: M = 1 (GEMV), small M (register-decoded
+// tiles), large M (weights decoded once per block into an L1/L2 panel). Multithreaded; each C
+// element is written by exactly one thread, so results never depend on the thread count.
+void i2t_gemm(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
+              int32_t* C, int64_t ldc);
+
+// The same with an explicit ISA (for tests and benchmarks); throws if this CPU lacks it.
+void i2t_gemm_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                  const uint8_t* W, int32_t* C, int64_t ldc);
+
+}  // namespace chimera

@@ -1,0 +1,337 @@
+// AVX-512 VNNI kernels on packed ternary weights: the GEMV (1x8), the small-M tile (4x4) and
+// the large-M panel kernel (16x16c4). The first two decode a 128-weight block from one 32-byte
+// load broadcast to both 256-bit halves: byte i holds weights i, i+32, i+64, i+96, so masking
+// the low half with 0x03 and the high half with 0x0C gives the codes of weights 0..63 in their
+// natural order, scaled by 1 (low half) and 4 (high half). vpdpbusd sums 4 products per int32
+// lane and the 4 bytes of a lane sit in the same half, so each accumulator lane carries one
+// known scale; it is divided out exactly (arithmetic shift of a multiple of 4^s) at the end.
+// Only intrinsics, C library calls and file-local helpers here, no std:: templates: an inline
+// function instantiated here with AVX-512 flags could be picked by the linker for the baseline
+// build too (see i8t_gemm_avx512vnni.cpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/kernels/i2_layout.h"
+#include "engine/kernels/i2t_gemm_ukernels.h"
+
+namespace chimera {
+namespace {
+
+constexpr int64_t kBlock = kI2BlockCols;  // 128 weights, 2 vectors of activations
+
+int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// acc += vpdpbusd(u, a). GCC 12 does not keep the accumulator of _mm512_dpbusd_epi32 in its
+// destination register: it copies every accumulator in and out around each use and spills some
+// (see the i8t kernel's disassembly); the asm form updates it in place.
+inline __m512i dpbusd(__m512i acc, __m512i u, __m512i a) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(a));
+  return acc;
+}
+// Bytes [k, K) of p, at most 64; the rest of the vector is zero and never read.
+__m512i load_tail(const int8_t* p, int64_t k, int64_t K) {
+  const int64_t r = K - k;
+  if (r <= 0) return _mm512_setzero_si512();
+  const __mmask64 mask = r >= 64 ? ~__mmask64{0} : (__mmask64{1} << r) - 1;
+  return _mm512_maskz_loadu_epi8(mask, p + k);
+}
+
+int32_t row_sum(const int8_t* a, int64_t K) {
+  const __m512i ones8 = _mm512_set1_epi8(1);
+  __m512i acc = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) acc = _mm512_dpbusd_epi32(acc, ones8, _mm512_loadu_si512(a + k));
+  acc = _mm512_dpbusd_epi32(acc, ones8, load_tail(a, k, K));
+  return _mm512_reduce_add_epi32(acc);
+}
+
+// The 32 bytes of a block in both halves of a vector.
+__m512i load_block(const uint8_t* p) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Bytes: `lo` in the low 256 bits, `hi` in the high 256 bits.
+__m512i halves8(char lo, char hi) {
+  return _mm512_inserti64x4(_mm512_set1_epi8(lo), _mm256_set1_epi8(hi), 1);
+}
+__m512i halves32(int lo, int hi) {
+  return _mm512_inserti64x4(_mm512_set1_epi32(lo), _mm256_set1_epi32(hi), 1);
+}
+
+// ---------------------------------------------------------------- GEMV, 1 x NR
+
+// c[n] = sum_k a[k] * w_n[k] for NR packed rows starting at W. acc_lo takes weights 0..63 of
+// each block (scales 1 | 4 per half), acc_hi weights 64..127 (16 | 64). Lane bound for
+// K <= 2^22: 2^22 / 128 blocks * 4 * (2 * 64) * 127 < 2^31.
+template <int NR>
+void gemv_rows(const int8_t* a, int64_t K, int32_t rs, const uint8_t* W, int64_t row_bytes,
+               int32_t* c) {
+  const __m512i mask_lo = halves8(0x03, 0x0C), mask_hi = halves8(0x30, static_cast<char>(0xC0));
+  __m512i acc_lo[NR], acc_hi[NR];
+  for (int n = 0; n < NR; ++n) acc_lo[n] = acc_hi[n] = _mm512_setzero_si512();
+  auto step = [&](int64_t b, __m512i a0, __m512i a1) {
+    for (int n = 0; n < NR; ++n) {
+      const __m512i w = load_block(W + n * row_bytes + b * kI2BlockBytes);
+      acc_lo[n] = dpbusd(acc_lo[n], _mm512_and_si512(w, mask_lo), a0);
+      acc_hi[n] = dpbusd(acc_hi[n], _mm512_and_si512(w, mask_hi), a1);
+    }
+  };
+  const int64_t full = K / kBlock;
+  for (int64_t b = 0; b < full; ++b)
+    step(b, _mm512_loadu_si512(a + b * kBlock), _mm512_loadu_si512(a + b * kBlock + 64));
+  if (full * kBlock < K)
+    step(full, load_tail(a, full * kBlock, K), load_tail(a, full * kBlock + 64, K));
+
+  const __m512i shift_lo = halves32(0, 2), shift_hi = halves32(4, 6);
+  for (int n = 0; n < NR; ++n)
+    c[n] = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_srav_epi32(acc_lo[n], shift_lo),
+                                                    _mm512_srav_epi32(acc_hi[n], shift_hi))) -
+           rs;
+}
+
+// ---------------------------------------------------------------- small M, MR x 4 tiles
+
+constexpr int kNR = 4;
+
+// Lane i of the result: the sum of the lanes of v[i].
+__m512i transpose_sum16(const __m512i* v) {
+  __m512i t[8], s[4];
+  for (int i = 0; i < 8; ++i)  // per 128-bit chunk: v0[0]+v0[2], v1[0]+v1[2], v0[1]+..., v1[1]+...
+    t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]),
+                            _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+  for (int j = 0; j < 4; ++j)  // per chunk, lane l: this chunk's share of v[4j + l]
+    s[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * j], t[2 * j + 1]),
+                            _mm512_unpackhi_epi64(t[2 * j], t[2 * j + 1]));
+  const __m512i x0 = _mm512_add_epi32(_mm512_shuffle_i64x2(s[0], s[1], 0x44),
+                                      _mm512_shuffle_i64x2(s[0], s[1], 0xEE));
+  const __m512i x1 = _mm512_add_epi32(_mm512_shuffle_i64x2(s[2], s[3], 0x44),
+                                      _mm512_shuffle_i64x2(s[2], s[3], 0xEE));
+  return _mm512_add_epi32(_mm512_shuffle_i64x2(x0, x1, 0x88), _mm512_shuffle_i64x2(x0, x1, 0xDD));
+}
+
+// Sums of (w[n] + 1) * a[m] over K in lane m * 4 + n (rows >= MR are zero). One block is
+// decoded per packed row (vpand; vpsrlw + vpand) and used by all MR rows of A.
+template <int MR>
+__m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K) {
+  const __m512i mask = halves8(0x03, 0x0C);
+  __m512i acc[kNR * kNR];  // acc[m * 4 + n]
+  for (auto& v : acc) v = _mm512_setzero_si512();
+  auto step = [&](int64_t b, auto load_a) {
+    __m512i u0[kNR], u1[kNR];
+    for (int n = 0; n < kNR; ++n) {
+      const __m512i wv = load_block(w[n] + b * kI2BlockBytes);
+      u0[n] = _mm512_and_si512(wv, mask);
+      u1[n] = _mm512_and_si512(_mm512_srli_epi16(wv, 4), mask);
+    }
+    for (int m = 0; m < MR; ++m) {
+      const __m512i a0 = load_a(a[m], b * kBlock), a1 = load_a(a[m], b * kBlock + 64);
+      for (int n = 0; n < kNR; ++n) {
+        acc[m * kNR + n] = dpbusd(acc[m * kNR + n], u0[n], a0);
+        acc[m * kNR + n] = dpbusd(acc[m * kNR + n], u1[n], a1);
+      }
+    }
+  };
+  const int64_t full = K / kBlock;
+  for (int64_t b = 0; b < full; ++b)
+    step(b, [](const int8_t* p, int64_t k) { return _mm512_loadu_si512(p + k); });
+  if (full * kBlock < K)
+    step(full, [K](const int8_t* p, int64_t k) { return load_tail(p, k, K); });
+  const __m512i shift = halves32(0, 2);
+  for (auto& v : acc) v = _mm512_srav_epi32(v, shift);
+  return transpose_sum16(acc);
+}
+
+// C[m][n] for the MR rows a[] (row sums rs[]) and the nr <= 4 packed rows w[] (padded by
+// repeating the last), C pointing at (a[0], w[0]).
+template <int MR>
+void store_tile(const int8_t* const* a, const int32_t* rs, const uint8_t* const* w, int64_t nr,
+                int64_t K, int32_t* C, int64_t ldc) {
+  alignas(64) int32_t out[kNR * kNR] = {};
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < kNR; ++n) out[m * kNR + n] = rs[m];
+  _mm512_store_si512(out, _mm512_sub_epi32(tile<MR>(a, w, K), _mm512_load_si512(out)));
+  const __mmask8 cols = static_cast<__mmask8>((1u << nr) - 1);
+  for (int m = 0; m < MR; ++m)
+    _mm_mask_storeu_epi32(C + m * ldc, cols,
+                          _mm_load_si128(reinterpret_cast<const __m128i*>(out + m * kNR)));
+}
+
+
+// ---------------------------------------------------------------- large M, panel tiles
+
+constexpr int64_t kPanelCols = 64;  // columns decoded per panel: 4 vectors of 16
+
+// Decodes packed rows [0, nb) into panel[(k4 * NV + v) * 64 + c * 4 + k % 4] = code of row
+// 16 v + c at column k = 4 k4 + k % 4, the operand order of vpdpbusd with 4 broadcast
+// activations. Rows >= nb are zero; the codes of padding columns are left as packed (they meet
+// zero activations). `row` is scratch for one row of codes, i2_padded_cols(K) bytes.
+void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int NV, uint8_t* panel, uint8_t* row) {
+  const int64_t row_bytes = i2_row_bytes(K), k4s = (K + 3) / 4;
+  const __m256i three = _mm256_set1_epi8(3);
+  if (nb < 16 * NV) std::memset(panel, 0, static_cast<size_t>(k4s * NV * 64));
+  for (int64_t n = 0; n < nb; ++n) {
+    for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
+      const __m256i w = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(W + n * row_bytes + b * kI2BlockBytes));
+      for (int s = 0; s < 4; ++s)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
+                            _mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three));
+    }
+    uint8_t* out = panel + n / 16 * 64 + n % 16 * 4;
+    for (int64_t k4 = 0; k4 < k4s; ++k4) std::memcpy(out + k4 * NV * 64, row + 4 * k4, 4);
+  }
+}
+
+// C[m][c] for MR rows of A and the panel's columns [0, nb): vpdpbusd of each panel vector with
+// 4 bytes of a row broadcast to all lanes, so each lane sums over k for one column.
+template <int MR, int NV>
+void panel_tile(const int8_t* A, int64_t lda, int64_t K, const uint8_t* panel, const int32_t* rs,
+                int64_t nb, int32_t* C, int64_t ldc) {
+  __m512i acc[MR][NV];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_si512();
+  // The broadcast stays a separate load: with it folded into vpdpbusd as an asm memory operand,
+  // GCC cannot rule out that the asm reads acc[] (vector types may alias anything) and stores
+  // all of acc[] on every iteration.
+  const int64_t full = K / 4;
+  for (int64_t k4 = 0; k4 < full; ++k4) {
+    __m512i w[NV];
+    for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(panel + (k4 * NV + v) * 64);
+    for (int m = 0; m < MR; ++m) {
+      int32_t a4;
+      std::memcpy(&a4, A + m * lda + 4 * k4, 4);
+      const __m512i a = _mm512_set1_epi32(a4);
+      for (int v = 0; v < NV; ++v) acc[m][v] = dpbusd(acc[m][v], w[v], a);
+    }
+  }
+  if (full * 4 < K) {  // the last 1..3 columns, the bytes past K as zeros
+    int32_t last[MR] = {};
+    for (int m = 0; m < MR; ++m)
+      std::memcpy(&last[m], A + m * lda + 4 * full, static_cast<size_t>(K - 4 * full));
+    __m512i w[NV];
+    for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(panel + (full * NV + v) * 64);
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v) acc[m][v] = dpbusd(acc[m][v], w[v], _mm512_set1_epi32(last[m]));
+  }
+  for (int m = 0; m < MR; ++m) {
+    const __m512i r = _mm512_set1_epi32(rs[m]);
+    for (int v = 0; v < NV; ++v) {
+      const int64_t cols = min64(16, nb - 16 * v);
+      if (cols <= 0) break;
+      _mm512_mask_storeu_epi32(C + m * ldc + 16 * v, static_cast<__mmask16>((1u << cols) - 1),
+                               _mm512_sub_epi32(acc[m][v], r));
+    }
+  }
+}
+
+// All M rows against one decoded panel: MR-row tiles, then single rows.
+template <int MR, int NV>
+void panel_rows(int64_t M, const int8_t* A, int64_t lda, int64_t K, const uint8_t* panel,
+                const int32_t* rs, int64_t nb, int32_t* C, int64_t ldc) {
+  int64_t m = 0;
+  for (; m + MR <= M; m += MR)
+    panel_tile<MR, NV>(A + m * lda, lda, K, panel, rs + m, nb, C + m * ldc, ldc);
+  for (; m < M; ++m) panel_tile<1, NV>(A + m * lda, lda, K, panel, rs + m, nb, C + m * ldc, ldc);
+}
+
+}  // namespace
+
+void i2t_gemv_ukernel__avx512vnni_1x8(int64_t M, int64_t N, int64_t K, const int8_t* A,
+                                      int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+  const int64_t row_bytes = i2_row_bytes(K);
+  for (int64_t m = 0; m < M; ++m) {
+    const int8_t* a = A + m * lda;
+    int32_t* c = C + m * ldc;
+    const int32_t rs = row_sum(a, K);
+    int64_t n = 0;
+    for (; n + 8 <= N; n += 8) gemv_rows<8>(a, K, rs, W + n * row_bytes, row_bytes, c + n);
+    if (n + 4 <= N) {
+      gemv_rows<4>(a, K, rs, W + n * row_bytes, row_bytes, c + n);
+      n += 4;
+    }
+    for (; n < N; ++n) gemv_rows<1>(a, K, rs, W + n * row_bytes, row_bytes, c + n);
+  }
+}
+
+void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
+                                      int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+  // Packed rows outside, rows of A inside: a 4-row tile of W (1 KB per 4096 columns) stays in
+  // L1 while up to kRows rows of A pass by, so W is read from memory once.
+  constexpr int64_t kRows = 64;
+  const int64_t row_bytes = i2_row_bytes(K);
+  for (int64_t m0 = 0; m0 < M; m0 += kRows) {
+    const int64_t mc = min64(kRows, M - m0);
+    const int8_t* a[kRows];
+    int32_t rs[kRows];
+    for (int64_t m = 0; m < mc; ++m) {
+      a[m] = A + (m0 + m) * lda;
+      rs[m] = row_sum(a[m], K);
+    }
+    for (int64_t n0 = 0; n0 < N; n0 += kNR) {
+      const int64_t nr = min64(kNR, N - n0);
+      const uint8_t* w[kNR];
+      for (int n = 0; n < kNR; ++n) w[n] = W + (n0 + min64(n, nr - 1)) * row_bytes;
+      int32_t* c = C + m0 * ldc + n0;
+      int64_t m = 0;
+      for (; m + 4 <= mc; m += 4) store_tile<4>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+      switch (mc - m) {
+        case 3:
+          store_tile<3>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          break;
+        case 2:
+          store_tile<2>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          break;
+        case 1:
+          store_tile<1>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+void i2t_gemm_ukernel__avx512vnni_16x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A,
+                                          int64_t lda, const uint8_t* W, int32_t* C,
+                                          int64_t ldc) {
+  // One allocation per call for the panel, a row of codes and the row sums; the driver calls
+  // this on blocks of many rows, so it is amortised.
+  const int64_t panel_bytes = (K + 3) / 4 * kPanelCols * 4 + 64;
+  const int64_t row_bytes = i2_padded_cols(K) + 64;
+  void* scratch = std::malloc(static_cast<size_t>(panel_bytes + row_bytes + 4 * M));
+  if (scratch == nullptr) std::abort();  // no exceptions from kernels; a block is a few MB
+  uint8_t* panel = static_cast<uint8_t*>(scratch);
+  uint8_t* row = panel + panel_bytes;
+  int32_t* rs = reinterpret_cast<int32_t*>(row + row_bytes);
+  for (int64_t m = 0; m < M; ++m) rs[m] = row_sum(A + m * lda, K);
+  for (int64_t n0 = 0; n0 < N; n0 += kPanelCols) {
+    const int64_t nb = min64(kPanelCols, N - n0);
+    const int NV = static_cast<int>((nb + 15) / 16);
+    decode_panel(W + n0 * i2_row_bytes(K), nb, K, NV, panel, row);
+    int32_t* c = C + n0;
+    switch (NV) {  // tiles of at most 24 accumulators
+      case 1:
+        panel_rows<16, 1>(M, A, lda, K, panel, rs, nb, c, ldc);
+        break;
+      case 2:
+        panel_rows<12, 2>(M, A, lda, K, panel, rs, nb, c, ldc);
+        break;
+      case 3:
+        panel_rows<8, 3>(M, A, lda, K, panel, rs, nb, c, ldc);
+        break;
+      default:
+        panel_rows<6, 4>(M, A, lda, K, panel, rs, nb, c, ldc);
+        break;
+    }
+  }
+  std::free(scratch);
+}
+
+}  // namespace chimera

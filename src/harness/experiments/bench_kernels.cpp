@@ -1,0 +1,162 @@
+#include "harness/experiments/bench_kernels.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "engine/error.h"
+#include "engine/kernels/i2_layout.h"
+#include "engine/kernels/i2t_gemm.h"
+#include "engine/kernels/isa.h"
+#include "engine/rng.h"
+#include "engine/threads.h"
+#include "harness/experiments/kernel_baselines.h"
+
+namespace chimera {
+
+std::vector<KernelBenchShape> kernel_bench_shapes() {
+  const int64_t batch = 128;
+  auto conv = [batch](std::string name, int64_t c_in, int64_t c_out, int64_t k, int64_t out_hw,
+                      int count) {
+    return KernelBenchShape{std::move(name), batch * out_hw * out_hw, c_out, c_in * k * k, count};
+  };
+  return {
+      conv("resnet20 conv1 3x3 3->16 32x32", 3, 16, 3, 32, 1),
+      conv("resnet20 layer1 3x3 16->16 32x32", 16, 16, 3, 32, 6),
+      conv("resnet20 layer2.0.conv1 3x3/2 16->32 16x16", 16, 32, 3, 16, 1),
+      conv("resnet20 layer2 3x3 32->32 16x16", 32, 32, 3, 16, 5),
+      conv("resnet20 layer2.0.shortcut 1x1/2 16->32 16x16", 16, 32, 1, 16, 1),
+      conv("resnet20 layer3.0.conv1 3x3/2 32->64 8x8", 32, 64, 3, 8, 1),
+      conv("resnet20 layer3 3x3 64->64 8x8", 64, 64, 3, 8, 5),
+      conv("resnet20 layer3.0.shortcut 1x1/2 32->64 8x8", 32, 64, 1, 8, 1),
+      {"gemv 4096x4096", 1, 4096, 4096, 1},
+      {"gemm 4096x4096 batch 8", 8, 4096, 4096, 1},
+      {"gemv 11008x4096", 1, 11008, 4096, 1},
+      {"gemm 11008x4096 batch 8", 8, 11008, 4096, 1},
+  };
+}
+
+namespace {
+
+constexpr int kMinRepeats = 5;
+constexpr int64_t kFlushBytes = int64_t{256} << 20;  // 8x the L3 of the machines we run on
+constexpr int64_t kDramBytes = int64_t{512} << 20;
+
+// Read bandwidth at a working-set size, measured once per size.
+double read_gbps_cached(int64_t bytes) {
+  static std::map<int64_t, double> cache;
+  auto it = cache.find(bytes);
+  if (it == cache.end()) it = cache.emplace(bytes, read_gbps(bytes)).first;
+  return it->second;
+}
+
+std::string cache_size(int index) {  // "1024K" as the kernel reports it, or "?"
+  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+  std::string size;
+  return in >> size ? size : "?";
+}
+
+}  // namespace
+
+Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions& options) {
+  const int64_t M = shape.M, N = shape.N, K = shape.K;
+  Rng rng(1234);
+  std::vector<int8_t> a(M * K), w(N * K);
+  for (auto& x : a) x = static_cast<int8_t>(rng.below(255) - 127);
+  for (auto& x : w) x = static_cast<int8_t>(rng.below(3) - 1);
+  std::vector<uint8_t> packed(i2_packed_bytes(N, K));
+  i2_pack_ref(N, K, w.data(), K, packed.data());
+  std::vector<int32_t> c(M * N);
+
+  auto i2t = [&] { i2t_gemm(M, N, K, a.data(), K, packed.data(), c.data(), N); };
+  const double ms = median_ms(i2t, kMinRepeats, options.min_seconds);
+  F32Matmul f32(M, N, K, a.data(), w.data());
+  const double f32_ms = median_ms([&] { f32.run(); }, kMinRepeats, options.min_seconds);
+  DnnlInt8Matmul int8(M, N, K, a.data(), w.data());
+  const double int8_ms = median_ms([&] { int8.run(); }, kMinRepeats, options.min_seconds);
+
+  i2t();
+  for (int64_t i = 0; i < M * N; ++i)
+    CHIMERA_CHECK(c[i] == int8.result()[i], "bench kernels: ", shape.name,
+                  ": i2t_gemm and oneDNN disagree at output ", i, " (", c[i], " vs ",
+                  int8.result()[i], ")");
+
+  const double bytes = static_cast<double>(packed.size());
+  const double seconds = ms * 1e-3;
+  Json r;
+  r["name"] = shape.name;
+  r["rows"] = N;
+  r["cols"] = K;
+  r["batch"] = M;
+  r["count"] = shape.count;
+  r["packed_bytes"] = packed.size();
+  r["ms"] = ms;
+  r["gops"] = 2.0 * M * N * K / seconds / 1e9;
+  r["gbps"] = bytes / seconds / 1e9;  // weight traffic only
+  // Everything the kernel must move at least once: weights, activations, int32 outputs.
+  r["traffic_gbps"] = (bytes + M * K + 4.0 * M * N) / seconds / 1e9;
+  r["f32_ms"] = f32_ms;
+  r["int8_ms"] = int8_ms;
+  r["speedup_vs_f32"] = f32_ms / ms;
+  r["speedup_vs_int8"] = int8_ms / ms;
+  r["onednn_impl"] = int8.implementation();
+  // The limit for streaming the packed weights with them already in the caches (the loop
+  // above keeps them there when they fit) ...
+  r["read_gbps_at_footprint"] = read_gbps_cached(packed.size());
+  r["share_of_read_limit"] = r["gbps"].get<double>() / r["read_gbps_at_footprint"].get<double>();
+  if (M <= 8) {  // ... and, for weight-bound shapes, from DRAM with cold caches
+    CacheFlusher flush(kFlushBytes);
+    const double cold_ms = median_ms(i2t, kMinRepeats, options.min_seconds, [&] { flush(); });
+    r["ms_cold"] = cold_ms;
+    r["gbps_cold"] = bytes / (cold_ms * 1e-3) / 1e9;
+    r["share_of_dram_read"] = r["gbps_cold"].get<double>() / read_gbps_cached(kDramBytes);
+  }
+  r["isa"] = isa_name(active_isa());
+  r["threads"] = num_threads();
+  return r;
+}
+
+void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
+  std::vector<KernelBenchShape> shapes;
+  for (const auto& s : kernel_bench_shapes())
+    if (s.name.find(options.filter) != std::string::npos) shapes.push_back(s);
+  CHIMERA_CHECK(!shapes.empty(), "bench kernels: --filter '", options.filter,
+                "' matches no shape; the names start with 'resnet20', 'gemv' or 'gemm'");
+  char line[512];
+  if (!options.json) {
+    std::snprintf(line, sizeof line,
+                  "machine: isa=%s threads=%d L2=%s L3=%s copy=%.1f GB/s (read+write, 256 MB) "
+                  "dram_read=%.1f GB/s (512 MB)\n",
+                  isa_name(active_isa()), num_threads(), cache_size(2).c_str(),
+                  cache_size(3).c_str(), copy_gbps(int64_t{256} << 20),
+                  read_gbps_cached(kDramBytes));
+    out << line;
+    std::snprintf(line, sizeof line, "%-46s %7s %5s %5s %9s %8s %7s %9s %7s %9s %7s %7s %6s %8s\n",
+                  "shape", "M", "N", "K", "ms", "GOPS", "GB/s", "f32 ms", "x f32", "int8 ms",
+                  "x int8", "roof", "share", "cold GB/s");
+    out << line;
+  }
+  for (const auto& shape : shapes) {
+    const Json r = bench_kernel_shape(shape, options);
+    if (options.json) {
+      out << r.dump() << std::endl;
+      continue;
+    }
+    std::snprintf(line, sizeof line,
+                  "%-46s %7lld %5lld %5lld %9.4f %8.1f %7.1f %9.4f %7.2f %9.4f %7.2f %7.1f %5.0f%% "
+                  "%8s\n",
+                  shape.name.c_str(), static_cast<long long>(shape.M),
+                  static_cast<long long>(shape.N), static_cast<long long>(shape.K),
+                  r["ms"].get<double>(), r["gops"].get<double>(), r["gbps"].get<double>(),
+                  r["f32_ms"].get<double>(), r["speedup_vs_f32"].get<double>(),
+                  r["int8_ms"].get<double>(), r["speedup_vs_int8"].get<double>(),
+                  r["read_gbps_at_footprint"].get<double>(),
+                  100 * r["share_of_read_limit"].get<double>(),
+                  r.contains("gbps_cold")
+                      ? std::to_string(static_cast<int>(r["gbps_cold"].get<double>() + 0.5)).c_str()
+                      : "-");
+    out << line << std::flush;
+  }
+}
+
+}  // namespace chimera

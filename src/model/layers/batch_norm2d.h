@@ -1,0 +1,24 @@
+// 2-D batch normalisation layer (torch.nn.BatchNorm2d, affine, tracking running statistics):
+// batch statistics in training, running statistics in evaluation (SPEC §4).
+#pragma once
+
+#include "engine/ops/ops.h"
+#include "model/layers/module.h"
+
+namespace chimera {
+
+class BatchNorm2d : public Module {
+ public:
+  // weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0 (0-d i64).
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
+
+  void visit_own(const ParamFn& on_param, const BufferFn& on_buffer) override;
+  Var forward(const Var& x);  // [N, C, H, W] -> same shape
+
+  Var weight, bias;
+  BatchNormState state;
+  int64_t channels;
+  double eps, momentum;
+};
+
+}  // namespace chimera

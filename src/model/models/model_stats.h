@@ -1,0 +1,25 @@
+// Ternary statistics of a whole model (SPEC §4), over its quantized layers in module order:
+// ratios weighted by each layer's weight count and their entropy, unweighted means over layers,
+// and the mean gamma and alphas. A model without quantized layers gives all zeros.
+#pragma once
+
+#include <vector>
+
+#include "model/layers/ternary_layer.h"
+
+namespace chimera {
+
+struct ModelStats {
+  double global_zero_ratio = 0, global_plus_ratio = 0, global_minus_ratio = 0;
+  double global_effective_bits = 0;  // entropy of the three global ratios
+  double unweighted_mean_zero_ratio = 0, unweighted_mean_plus_ratio = 0,
+         unweighted_mean_minus_ratio = 0, unweighted_mean_effective_bits = 0;
+  double gamma = 0;              // mean over layers
+  double alpha_used_mean = 0;    // mean alpha of each layer's last forward
+  double alpha_target_mean = 0;  // mean alpha_target setting
+};
+
+// Uses each layer's last stats (computed from its current state before any forward).
+ModelStats model_stats(const std::vector<TernaryLayer*>& layers);
+
+}  // namespace chimera

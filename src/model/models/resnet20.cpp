@@ -1,0 +1,156 @@
+#include "model/models/resnet20.h"
+
+#include "engine/ops/ops.h"
+
+namespace chimera {
+
+ModelMode parse_model_mode(const std::string& s) {
+  if (s == "fp32_baseline") return ModelMode::fp32_baseline;
+  if (s == "strict_bitnet") return ModelMode::strict_bitnet;
+  if (s == "chimera") return ModelMode::chimera;
+  CHIMERA_FAIL("mode must be 'fp32_baseline', 'strict_bitnet' or 'chimera', got '", s, "'");
+}
+
+const char* model_mode_name(ModelMode m) {
+  switch (m) {
+    case ModelMode::fp32_baseline: return "fp32_baseline";
+    case ModelMode::strict_bitnet: return "strict_bitnet";
+    case ModelMode::chimera: return "chimera";
+  }
+  return "?";
+}
+
+namespace {
+
+BitLayerOptions ternary_options(const ResNet20Options& o) {
+  BitLayerOptions layer = o.layer;
+  layer.quant_mode = o.mode == ModelMode::strict_bitnet ? QuantMode::strict_bitnet
+                                                        : QuantMode::chimera;
+  return layer;
+}
+
+// Square kernel, no bias; padding keeps 3x3 convs "same" size before the stride.
+ConvLayer make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool float_layer,
+                    const ResNet20Options& o, Rng& rng) {
+  Conv2dParams p;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = kernel / 2;
+  ConvLayer layer;
+  if (float_layer || o.mode == ModelMode::fp32_baseline)
+    layer.plain = std::make_unique<Conv2d>(in, out, kernel, p, false, rng);
+  else
+    layer.ternary = std::make_unique<BitConv2d>(in, out, kernel, p, false, ternary_options(o), rng);
+  return layer;
+}
+
+LinearLayer make_classifier(const ResNet20Options& o, Rng& rng) {
+  CHIMERA_CHECK(o.num_classes > 0, "num_classes must be positive, got ", o.num_classes);
+  LinearLayer layer;
+  if (o.first_last_fp32 || o.mode == ModelMode::fp32_baseline)
+    layer.plain = std::make_unique<Linear>(64, o.num_classes, true, rng);
+  else
+    layer.ternary = std::make_unique<BitLinear>(64, o.num_classes, true, ternary_options(o), rng);
+  return layer;
+}
+
+std::vector<std::unique_ptr<BasicBlock>> make_stage(int64_t in, int64_t out, int64_t stride,
+                                                    const ResNet20Options& o, Rng& rng) {
+  std::vector<std::unique_ptr<BasicBlock>> blocks;
+  blocks.push_back(std::make_unique<BasicBlock>(in, out, stride, o, rng));
+  for (int b = 1; b < 3; ++b) blocks.push_back(std::make_unique<BasicBlock>(out, out, 1, o, rng));
+  return blocks;
+}
+
+void visit_stage(const char* name, std::vector<std::unique_ptr<BasicBlock>>& stage,
+                 const Module::ChildFn& on_child) {
+  for (size_t b = 0; b < stage.size(); ++b)
+    on_child(std::string(name) + "." + std::to_string(b), *stage[b]);
+}
+
+Var run_stage(std::vector<std::unique_ptr<BasicBlock>>& stage, Var x) {
+  for (auto& block : stage) x = block->forward(x);
+  return x;
+}
+
+}  // namespace
+
+BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, const ResNet20Options& o,
+                       Rng& rng)
+    : conv1(make_conv(in, out, 3, stride, false, o, rng)),
+      bn1(out),
+      conv2(make_conv(out, out, 3, 1, false, o, rng)),
+      bn2(out) {
+  if (stride != 1 || in != out) {
+    shortcut_conv = make_conv(in, out, 1, stride, false, o, rng);
+    shortcut_bn.emplace(out);
+  }
+}
+
+void BasicBlock::visit_children(const ChildFn& on_child) {
+  on_child("conv1", conv1.module());
+  on_child("bn1", bn1);
+  on_child("conv2", conv2.module());
+  on_child("bn2", bn2);
+  if (shortcut_conv) {
+    on_child("shortcut.0", shortcut_conv->module());
+    on_child("shortcut.1", *shortcut_bn);
+  }
+}
+
+Var BasicBlock::forward(const Var& x) {
+  const Var out = bn2.forward(conv2.forward(relu(bn1.forward(conv1.forward(x)))));
+  const Var shortcut = shortcut_conv ? shortcut_bn->forward(shortcut_conv->forward(x)) : x;
+  return relu(add(out, shortcut));
+}
+
+ChimeraResNet20::ChimeraResNet20(const ResNet20Options& o, Rng& rng)
+    : conv1(make_conv(3, 16, 3, 1, o.first_last_fp32, o, rng)),
+      bn1(16),
+      layer1(make_stage(16, 16, 1, o, rng)),
+      layer2(make_stage(16, 32, 2, o, rng)),
+      layer3(make_stage(32, 64, 2, o, rng)),
+      fc(make_classifier(o, rng)),
+      options_(o) {
+  options_.layer = ternary_options(o);
+  auto collect = [this](ConvLayer& c) {
+    if (c.ternary) quantized_.push_back(c.ternary.get());
+  };
+  collect(conv1);
+  for (auto* stage : {&layer1, &layer2, &layer3})
+    for (auto& block : *stage) {
+      collect(block->conv1);
+      collect(block->conv2);
+      if (block->shortcut_conv) collect(*block->shortcut_conv);
+    }
+  if (fc.ternary) quantized_.push_back(fc.ternary.get());
+}
+
+void ChimeraResNet20::visit_children(const ChildFn& on_child) {
+  on_child("conv1", conv1.module());
+  on_child("bn1", bn1);
+  visit_stage("layer1", layer1, on_child);
+  visit_stage("layer2", layer2, on_child);
+  visit_stage("layer3", layer3, on_child);
+  on_child("fc", fc.module());
+}
+
+Var ChimeraResNet20::forward(const Var& x) {
+  CHIMERA_CHECK(x.value().dim() == 4 && x.shape()[1] == 3,
+                "ChimeraResNet20: expected images [batch, 3, height, width], got ",
+                shape_str(x.shape()));
+  Var out = relu(bn1.forward(conv1.forward(x)));
+  out = run_stage(layer3, run_stage(layer2, run_stage(layer1, out)));
+  return fc.forward(global_avg_pool2d(out));
+}
+
+void ChimeraResNet20::set_alpha_override(std::optional<double> alpha) {
+  CHIMERA_CHECK(!alpha || *alpha >= 0.0, "alpha_override must be >= 0, got ", *alpha);
+  for (TernaryLayer* layer : quantized_) layer->quant.options.alpha_override = alpha;
+}
+
+void ChimeraResNet20::set_alpha_target(double alpha) {
+  CHIMERA_CHECK(alpha >= 0.0, "alpha_target must be >= 0, got ", alpha);
+  for (TernaryLayer* layer : quantized_) layer->quant.options.alpha_target = alpha;
+}
+
+}  // namespace chimera

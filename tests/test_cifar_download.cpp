@@ -295,7 +295,7 @@ TEST_F(DownloadTest, ExtractionRefusesPathsOutsideTheFolder) {
   write_file_atomic((base_ / "evil.tar.gz").string(), evil);
   const fs::path dest = base_ / "dest";
   expect_error([&] { extract_archive((base_ / "evil.tar.gz").string(), dest.string()); },
-               {"outside its folder", "../escaped.txt"});
+               {"outside its folder", "'../"});
   EXPECT_FALSE(fs::exists(base_ / "escaped.txt"));
 }
 

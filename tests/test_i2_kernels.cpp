@@ -152,12 +152,12 @@ TEST(I2Layout, PackRejectsNonTernaryAndUnpackRejectsCode3) {
 
 class I2tGemmIsa : public ::testing::TestWithParam<Isa> {};
 
-// M = 1 (GEMV), small M and large M (>= 64, the panel path), against odd N and K.
+// M = 1 (GEMV), small M and large M (>= 64: the panel path up to K = 2048), odd N and K.
 TEST_P(I2tGemmIsa, MatchesScalarAndUnpackedOnShapeMixes) {
   Rng rng(22);
   const int64_t ms[] = {1, 2, 3, 5, 8, 17, 63, 64, 65, 130};
   const int64_t ns[] = {1, 3, 4, 7, 8, 9, 16, 17, 33, 64, 65, 100};
-  const int64_t ks[] = {1, 3, 4, 5, 27, 63, 64, 65, 127, 128, 129, 144, 255, 256, 300, 577};
+  const int64_t ks[] = {1, 3, 4, 5, 27, 63, 64, 65, 127, 128, 129, 144, 255, 256, 300, 577, 2100};
   int i = 0;
   for (int64_t M : ms)
     for (int64_t K : ks) {
@@ -245,7 +245,7 @@ struct NamedUkernel {
 TEST(I2tGemmUkernels, EveryUkernelMatchesTheOracleOnAllSmallShapes) {
   const NamedUkernel ukernels[] = {
       {"avx2_2x4", Isa::avx2, i2t_gemm_ukernel__avx2_2x4},
-      {"avx512vnni_1x8", Isa::avx512vnni, i2t_gemv_ukernel__avx512vnni_1x8},
+      {"avx512vnni_1x4", Isa::avx512vnni, i2t_gemv_ukernel__avx512vnni_1x4},
       {"avx512vnni_4x4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_4x4},
       {"avx512vnni_16x16c4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_16x16c4}};
   Rng rng(25);

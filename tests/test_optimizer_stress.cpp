@@ -86,7 +86,10 @@ TEST_P(CompareOptimizersGolden, LossesAndFinalDiagnosticsMatchTheReference) {
     for (int64_t s = 0; s < want.numel(); ++s) {
       const double w = want.data<double>()[s], got = run.steps[s]["loss"].get<double>();
       worst_loss = std::max(worst_loss, std::fabs(got - w) / std::fabs(w));
-      EXPECT_NEAR(got, w, 1e-4 * std::fabs(w)) << "step " << s + 1;
+      // The README's trajectory tolerance is relative 1e-4, but the variants' losses differ from
+      // each other by as little as 1e-5 to 5e-5 over 20 steps; 1e-5 keeps the check able to
+      // tell most of them apart (the diagnostics below separate the rest). We match to ~3e-7.
+      EXPECT_NEAR(got, w, 1e-5 * std::fabs(w)) << "step " << s + 1;
     }
     EXPECT_EQ(run.summary["final_loss"].get<double>(), run.steps.back()["loss"].get<double>());
 
@@ -104,7 +107,8 @@ TEST_P(CompareOptimizersGolden, LossesAndFinalDiagnosticsMatchTheReference) {
       const double w = diag.data<double>()[k];
       // Optimizer-trajectory tolerance of the golden README: relative 1e-5 or absolute 1e-6.
       EXPECT_NEAR(it->second, w, 1e-6 + 1e-5 * std::fabs(w)) << keys[k];
-      if (std::fabs(w) > 1e-6) worst_diag = std::max(worst_diag, std::fabs(it->second - w) / std::fabs(w));
+      if (std::fabs(w) > 1e-6)
+        worst_diag = std::max(worst_diag, std::fabs(it->second - w) / std::fabs(w));
     }
   }
   std::printf("[ golden   ] %s: worst loss relative error %.3g, worst diagnostic %.3g\n",
@@ -157,20 +161,55 @@ TEST(CompareOptimizersGolden, InitFromErrorsNameTheKeyAndTheFile) {
 // ---------------------------------------------------------------------------------------------
 // Records and console lines.
 
-const std::vector<std::string> kStepKeys{
-    "active_mean_effective_lr", "applied_update_norm", "collision_score", "kappa_gate_mode",
-    "loss", "lr", "max_update_abs", "mean_kappa", "mean_noise_ratio", "mean_update_abs",
-    "optimizer_name", "optimizer_state_bytes", "param_update_ratio", "problem",
-    "psi_memory_ratio_vs_fp32", "psi_state_bytes", "psi_storage", "record_type", "run_id",
-    "script", "seed", "step", "step_time_ms", "timestamp_utc", "zero_grad_policy",
-    "zero_grad_ratio"};
-const std::vector<std::string> kSummaryKeys{
-    "final_loss", "kappa_gate_mode", "lr", "max_collision_score", "mean_active_effective_lr",
-    "mean_collision_score", "mean_step_time_ms", "mean_step_time_ms_after_warmup",
-    "mean_zero_grad_ratio", "median_step_time_ms_after_warmup", "optimizer_name",
-    "optimizer_state_bytes", "problem", "psi_memory_ratio_vs_fp32", "psi_state_bytes",
-    "psi_storage", "record_type", "run_id", "script", "seed", "timestamp_utc",
-    "timing_warmup_steps", "zero_grad_policy"};
+const std::vector<std::string> kStepKeys{"active_mean_effective_lr",
+                                         "applied_update_norm",
+                                         "collision_score",
+                                         "kappa_gate_mode",
+                                         "loss",
+                                         "lr",
+                                         "max_update_abs",
+                                         "mean_kappa",
+                                         "mean_noise_ratio",
+                                         "mean_update_abs",
+                                         "optimizer_name",
+                                         "optimizer_state_bytes",
+                                         "param_update_ratio",
+                                         "problem",
+                                         "psi_memory_ratio_vs_fp32",
+                                         "psi_state_bytes",
+                                         "psi_storage",
+                                         "record_type",
+                                         "run_id",
+                                         "script",
+                                         "seed",
+                                         "step",
+                                         "step_time_ms",
+                                         "timestamp_utc",
+                                         "zero_grad_policy",
+                                         "zero_grad_ratio"};
+const std::vector<std::string> kSummaryKeys{"final_loss",
+                                            "kappa_gate_mode",
+                                            "lr",
+                                            "max_collision_score",
+                                            "mean_active_effective_lr",
+                                            "mean_collision_score",
+                                            "mean_step_time_ms",
+                                            "mean_step_time_ms_after_warmup",
+                                            "mean_zero_grad_ratio",
+                                            "median_step_time_ms_after_warmup",
+                                            "optimizer_name",
+                                            "optimizer_state_bytes",
+                                            "problem",
+                                            "psi_memory_ratio_vs_fp32",
+                                            "psi_state_bytes",
+                                            "psi_storage",
+                                            "record_type",
+                                            "run_id",
+                                            "script",
+                                            "seed",
+                                            "timestamp_utc",
+                                            "timing_warmup_steps",
+                                            "zero_grad_policy"};
 
 std::vector<std::string> keys_in_file_order(const std::string& line) {
   const ordered_json record = ordered_json::parse(line);
@@ -228,11 +267,21 @@ TEST(CompareOptimizersRecords, JsonlHasTheReferenceFieldsInSortedOrder) {
       }
     }
   }
-  const auto crossgate = nlohmann::json::parse(lines[2 * 4]);
-  EXPECT_EQ(crossgate["kappa_gate_mode"], "noise_ratio");
-  EXPECT_EQ(crossgate["zero_grad_policy"], "standard");
-  EXPECT_EQ(nlohmann::json::parse(lines[5 * 4])["zero_grad_policy"], "inertia");
-  EXPECT_EQ(nlohmann::json::parse(lines[6 * 4])["psi_storage"], "int8");
+  // psi_storage, zero_grad_policy, kappa_gate_mode of each variant, in kOptimizerVariants order.
+  const std::vector<std::vector<std::string>> policies{{"fp32", "n/a", "n/a"},
+                                                       {"fp32", "standard", "none"},
+                                                       {"fp32", "standard", "noise_ratio"},
+                                                       {"fp32", "freeze", "none"},
+                                                       {"fp32", "decay", "none"},
+                                                       {"fp32", "inertia", "none"},
+                                                       {"int8", "standard", "none"}};
+  for (size_t v = 0; v < kOptimizerVariants.size(); ++v) {
+    const auto r = nlohmann::json::parse(lines[v * 4]);
+    EXPECT_EQ(
+        (std::vector<std::string>{r["psi_storage"], r["zero_grad_policy"], r["kappa_gate_mode"]}),
+        policies[v])
+        << kOptimizerVariants[v];
+  }
 }
 
 TEST(CompareOptimizersRecords, ConsoleLinesAsTheReferencePrintsThem) {
@@ -329,7 +378,8 @@ TEST(CompareOptimizersSummary, TimingAfterWarmupMeanAndMedian) {
   EXPECT_DOUBLE_EQ(all["mean_step_time_ms_after_warmup"].get<double>(), 17.0 / 4);
   EXPECT_DOUBLE_EQ(all["median_step_time_ms_after_warmup"].get<double>(), 3.0);
   EXPECT_EQ(all["timing_warmup_steps"], 4);
-  EXPECT_DOUBLE_EQ(optimizer_summary_record(steps, 3)["median_step_time_ms_after_warmup"].get<double>(), 4.0);
+  EXPECT_DOUBLE_EQ(
+      optimizer_summary_record(steps, 3)["median_step_time_ms_after_warmup"].get<double>(), 4.0);
 }
 
 TEST(CompareOptimizersSummary, DefinedMeansSkipNullsAndFinalValuesComeFromTheLastStep) {
@@ -511,22 +561,26 @@ TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlon
       const Result r = run_binary(std::string(command) + " " + flags + " --log-jsonl " + log);
       EXPECT_NE(r.code, 0) << command << " " << flags;
       EXPECT_NE(r.out.find(named), std::string::npos) << command << " " << flags << ": " << r.out;
-      EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"}) << command << " "
-                                                                             << flags;
+      EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"})
+          << command << " " << flags;
     }
   }
   const Result p = run_binary("compare-optimizers --problem nope --log-jsonl " + log);
   EXPECT_NE(p.code, 0);
   EXPECT_NE(p.out.find("--problem"), std::string::npos) << p.out;
   EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"});
-  const Result i = run_binary("compare-optimizers --init-from /nonexistent/i.safetensors "
-                              "--log-jsonl " + log);
+  const Result i = run_binary(
+      "compare-optimizers --init-from /nonexistent/i.safetensors "
+      "--log-jsonl " +
+      log);
   EXPECT_NE(i.code, 0);
   EXPECT_NE(i.out.find("/nonexistent/i.safetensors"), std::string::npos) << i.out;
   EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"});
   EXPECT_NE(i.out.find("--init-from"), std::string::npos) << i.out;
-  const Result save = run_binary("compare-optimizers --save-init /proc/forbidden/i.safetensors "
-                                 "--log-jsonl " + log);
+  const Result save = run_binary(
+      "compare-optimizers --save-init /proc/forbidden/i.safetensors "
+      "--log-jsonl " +
+      log);
   EXPECT_NE(save.code, 0);
   EXPECT_NE(save.out.find("--save-init"), std::string::npos) << save.out;
   EXPECT_NE(save.out.find("/proc/forbidden/i.safetensors"), std::string::npos) << save.out;
@@ -546,10 +600,10 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
   TempDir dir("chimera_stress_cli_ok");
   const Result h = run_binary("compare-optimizers --help");
   EXPECT_EQ(h.code, 0);
-  for (const char* flag : {"--steps", "--seed", "--batch-size", "--in-features",
-                           "--hidden-features", "--lr", "--problem", "--noise-scale", "--sparsity",
-                           "--timing-warmup-steps", "--log-jsonl", "--threads", "--config",
-                           "--init-from", "--save-init"})
+  for (const char* flag :
+       {"--steps", "--seed", "--batch-size", "--in-features", "--hidden-features", "--lr",
+        "--problem", "--noise-scale", "--sparsity", "--timing-warmup-steps", "--log-jsonl",
+        "--threads", "--config", "--init-from", "--save-init"})
     EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
 
   const Result c = run_binary("compare-optimizers --threads 1 --problem saddle --log-jsonl " +
@@ -560,9 +614,10 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
   EXPECT_NE(c.out.find("[optimizer] optimizer_name=adam step=20 loss="), std::string::npos);
   EXPECT_TRUE(c.out.ends_with("\n[optimizer] status=passed\n")) << c.out;
 
-  // The suite's default log lands in outputs/ under the working directory.
-  const Result s = run_binary("stress-suite --threads 1 --steps 3 --timing-warmup-steps 1 "
-                              "--log-jsonl " + dir.file("s.jsonl"));
+  const Result s = run_binary(
+      "stress-suite --threads 1 --steps 3 --timing-warmup-steps 1 "
+      "--log-jsonl " +
+      dir.file("s.jsonl"));
   ASSERT_EQ(s.code, 0) << s.out;
   const std::vector<std::string> suite = read_lines(dir.file("s.jsonl"));
   ASSERT_EQ(suite.size(), 4u * 7 * 4);

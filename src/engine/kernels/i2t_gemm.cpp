@@ -15,15 +15,15 @@ namespace {
 
 struct I2tUkernels {
   I2tGemmUkernel gemv;   // M = 1
-  I2tGemmUkernel small;  // 1 < M < kLargeM
-  I2tGemmUkernel large;  // M >= kLargeM
+  I2tGemmUkernel small;  // the rest
+  I2tGemmUkernel large;  // M >= kLargeM and K <= kLargeMaxK
 };
 
 // Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
 constexpr I2tUkernels kUkernels[] = {
     {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
     {i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4},
-    {i2t_gemv_ukernel__avx512vnni_1x8, i2t_gemm_ukernel__avx512vnni_4x4,
+    {i2t_gemv_ukernel__avx512vnni_1x4, i2t_gemm_ukernel__avx512vnni_4x4,
      i2t_gemm_ukernel__avx512vnni_16x16c4}};
 static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
               "one set of micro-kernels per Isa");
@@ -31,13 +31,16 @@ static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
 // The AVX-512 GEMV accumulates codes scaled by up to 64: 2^22 / 128 blocks * 4 * 128 * 127
 // < 2^31 per int32 lane.
 constexpr int64_t kMaxK = int64_t{1} << 22;
-// From here on decoding the weights once per block into a panel beats decoding them in
-// registers for every 4 rows of A (measured with `chimera bench kernels`).
+// Decoding the weights once per block into a panel beats decoding them in registers for every
+// 4 rows of A from about 64 rows on, as long as K is short (ResNet convolutions: K <= 576); for
+// long rows (K = 4096) the panel's decode and L2 traffic make it slower than the 4x4 tiles at
+// any M (measured on Zen 5).
 constexpr int64_t kLargeM = 64;
-constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // W per block for small M: L2-resident
-constexpr int64_t kLargeBlockRows = 1024;  // rows of A per panel: the decode is amortised
-constexpr int64_t kLargeBlockCols = 64;    // one panel
-constexpr int64_t kSerialMacs = 1 << 18;   // below this, threads cost more than they save
+constexpr int64_t kLargeMaxK = 2048;
+constexpr int64_t kSmallBlockRows = 64;           // rows of A per block: 256 KB at K = 4096
+constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // packed W per block: L2-resident
+constexpr int64_t kLargeBlockCols = 64;           // one panel
+constexpr int64_t kSerialMacs = 1 << 18;  // below this, threads cost more than they save
 
 void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A,
          int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
@@ -61,14 +64,16 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
   if (M == 1) {  // one contiguous share of W per thread: a single sequential stream each
     ukernel = ukernels.gemv;
     block_rows = 1;
-    block_cols = std::max<int64_t>(8, (N + threads - 1) / threads);
-  } else if (M < kLargeM) {
+    block_cols = std::max<int64_t>(16, (N + threads - 1) / threads);
+  } else if (M < kLargeM || K > kLargeMaxK) {
     ukernel = ukernels.small;
-    block_rows = M;
-    block_cols = std::max<int64_t>(16, kSmallBlockWBytes / std::max<int64_t>(row_bytes, 1));
+    block_rows = kSmallBlockRows;
+    block_cols = std::max<int64_t>(16, kSmallBlockWBytes / row_bytes);
   } else {
     ukernel = ukernels.large;
-    block_rows = kLargeBlockRows;
+    // Rows per panel: enough to amortise its decode (256 and up), few enough that every
+    // thread gets several blocks.
+    block_rows = std::clamp<int64_t>((M + 4 * threads - 1) / (4 * threads), 256, 1024);
     block_cols = kLargeBlockCols;
   }
   const int64_t row_blocks = (M + block_rows - 1) / block_rows;

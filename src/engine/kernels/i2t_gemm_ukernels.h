@@ -27,11 +27,11 @@ void i2t_gemm_ukernel__scalar(int64_t M, int64_t N, int64_t K, const int8_t* A, 
 void i2t_gemm_ukernel__avx2_2x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                 const uint8_t* W, int32_t* C, int64_t ldc);
 
-// AVX-512 VNNI GEMV (M = 1), 8 packed rows at a time: a block's 32 bytes are broadcast to both
+// AVX-512 VNNI GEMV (M = 1), 4 packed rows at a time: a block's 32 bytes are broadcast to both
 // halves of a zmm and masked with 0x03|0x0C (weights 0..63) and 0x30|0xC0 (64..127): codes
 // scaled by 1, 4, 16, 64 per half, one vpand per 64 products; two accumulators per row, each
 // half shifted back (exactly) before the final sum. Masked loads for the K tail.
-void i2t_gemv_ukernel__avx512vnni_1x8(int64_t M, int64_t N, int64_t K, const int8_t* A,
+void i2t_gemv_ukernel__avx512vnni_1x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
                                       int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc);
 // AVX-512 VNNI, small M: 4 rows of A x 4 packed rows per tile; each block is decoded once per
 // tile (3 ops for 128 codes, scaled by 1 | 4 per half) and used by all 4 rows of A.

@@ -15,10 +15,12 @@ static void register_compare_optimizers(CLI::App& app) {
   cmd->add_option("--problem", flags.options.problem,
                   "regression, sparse_relu, noisy_quadratic or saddle")
       ->capture_default_str();
-  cmd->add_option("--log-jsonl", flags.options.log_jsonl, "also write the records to this JSONL file");
+  cmd->add_option("--log-jsonl", flags.options.log_jsonl,
+                  "also write the records to this JSONL file");
   cmd->add_option("--init-from", flags.options.init_from,
                   "read x, target, init.* and noise.* from this safetensors file (the layout of "
-                  "traj_compare_optimizers_<problem>.safetensors) instead of drawing them");
+                  "traj_compare_optimizers_<problem>.safetensors) instead of drawing them; the "
+                  "shape flags must match it");
   cmd->add_option("--save-init", flags.options.save_init,
                   "write the run's x, target, init.* and noise.* to this safetensors file");
   cmd->callback([cmd] { run_compare_optimizers(flags.resolve(*cmd), std::cout); });

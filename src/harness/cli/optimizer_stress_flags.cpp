@@ -8,9 +8,11 @@ void OptimizerStressFlags::add_to(CLI::App& cmd) {
                  "YAML config (default: built-in, equal to configs/default.yaml)");
   cmd.add_option("--steps", options.steps, "training steps per variant")->capture_default_str();
   cmd.add_option("--seed", options.seed, "seed of data, weights and noise")->capture_default_str();
-  cmd.add_option("--batch-size", options.shape.batch_size)->capture_default_str();
-  cmd.add_option("--in-features", options.shape.in_features)->capture_default_str();
-  cmd.add_option("--hidden-features", options.shape.hidden_features)->capture_default_str();
+  cmd.add_option("--batch-size", options.shape.batch_size, "rows of x (one batch, every step)")
+      ->capture_default_str();
+  cmd.add_option("--in-features", options.shape.in_features, "MLP inputs")->capture_default_str();
+  cmd.add_option("--hidden-features", options.shape.hidden_features, "MLP hidden units")
+      ->capture_default_str();
   cmd.add_option("--lr", lr, "learning rate (default: the config's lr, 0.001)");
   cmd.add_option("--noise-scale", options.noise_scale,
                  "target noise is 0.05 * this; noisy_quadratic's gradient noise is this")

@@ -10,11 +10,15 @@
 
 namespace chimera {
 
-// Median wall time of fn() in milliseconds over at least `min_repeats` runs and at least
-// `min_seconds` of running, after one untimed warm-up run. `between`, if set, runs untimed
-// before every timed run (e.g. to evict the caches).
-double median_ms(const std::function<void()>& fn, int min_repeats, double min_seconds,
-                 const std::function<void()>& between = {});
+// Wall time of fn() in milliseconds over at least `min_repeats` runs and at least
+// `min_seconds` of running, after one untimed warm-up run: the median (what we report) and
+// the minimum (what the hardware can do when nothing else runs on the machine). `between`, if
+// set, runs untimed before every timed run (e.g. to evict the caches).
+struct Timing {
+  double median_ms, min_ms;
+};
+Timing time_ms(const std::function<void()>& fn, int min_repeats, double min_seconds,
+               const std::function<void()>& between = {});
 
 // C = A W^T in float32: cblas_sgemv for M = 1, else sgemm (gemm_f32). A [M, K], W [N, K] are
 // the int8 operands converted once.
@@ -45,12 +49,16 @@ class DnnlInt8Matmul {
 };
 
 // Copy bandwidth: memcpy of `bytes` between two buffers, split over the threads, counted as
-// bytes read + bytes written per second (the STREAM "copy" convention), in GB/s (1e9 B/s).
-double copy_gbps(int64_t bytes);
+// bytes read + bytes written per second (the STREAM "copy" convention), in GB/s (1e9 B/s),
+// from the median and the fastest run.
+struct Bandwidth {
+  double median_gbps, best_gbps;
+};
+Bandwidth copy_gbps(int64_t bytes);
 // Read bandwidth over a working set of `bytes`, each thread streaming its contiguous share
 // again and again, as the GEMV does with its weights; GB/s of bytes read. For a set that fits
 // in the caches this is the cache's limit, past them DRAM's.
-double read_gbps(int64_t bytes);
+Bandwidth read_gbps(int64_t bytes);
 
 // Reads `bytes` of otherwise unused memory, so that what ran before is out of the caches.
 class CacheFlusher {
@@ -59,7 +67,7 @@ class CacheFlusher {
   void operator()();
 
  private:
-  std::vector<int64_t> buffer_;
+  std::vector<char> buffer_;
 };
 
 }  // namespace chimera

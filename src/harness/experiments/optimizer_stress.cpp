@@ -1,18 +1,21 @@
 #include "harness/experiments/optimizer_stress.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "harness/experiments/optimizer_stress_records.h"
 #include "harness/experiments/optimizer_variants.h"
-#include "harness/log/py_format.h"
 #include "train/optim/chimera21.h"
 
 namespace chimera {
 
 namespace {
 
-double resolved_lr(const OptimizerStressOptions& o) { return o.lr.value_or(o.config.optimizer.lr); }
+double resolved_lr(const OptimizerStressOptions& o) {
+  return o.lr.value_or(o.config.optimizer.lr);
+}
 
 // Trains one variant from data.init and returns its records; each is logged as it is made.
 VariantRun run_variant(const std::string& name, const OptimizerStressOptions& o,
@@ -82,8 +85,9 @@ std::string save_params(const OptimizerStressOptions& o, StressProblem problem) 
   p["hidden_features"] = o.shape.hidden_features;
   p["noise_scale"] = o.noise_scale;
   p["sparsity"] = o.sparsity;
-  p["model"] = "Linear(in,hidden) -> act -> Linear(hidden,1); init.* uses keys 0.weight, "
-               "0.bias, 2.weight, 2.bias";
+  p["model"] =
+      "Linear(in,hidden) -> act -> Linear(hidden,1); init.* uses keys 0.weight, "
+      "0.bias, 2.weight, 2.bias";
   p["loss"] = "noise.<param>[step-1] is the noise tensor used at that step";
   return p.dump();
 }
@@ -117,8 +121,7 @@ void validate_stress_options(const OptimizerStressOptions& o) {
   parse_stress_problem(o.problem);
 }
 
-std::vector<VariantRun> run_compare_optimizers(const OptimizerStressOptions& o,
-                                               std::ostream& out) {
+std::vector<VariantRun> run_compare_optimizers(const OptimizerStressOptions& o, std::ostream& out) {
   validate_stress_options(o);
   const StressProblem problem = parse_stress_problem(o.problem);
   check_log_writable(o.log_jsonl);

@@ -21,7 +21,7 @@ struct OptimizerStressOptions {
   int64_t steps = 20;
   int64_t seed = 123;
   StressShape shape;
-  std::optional<double> lr;  // unset: config.optimizer.lr
+  std::optional<double> lr;            // unset: config.optimizer.lr
   std::string problem = "regression";  // ignored by the suite, which runs all four
   double noise_scale = 1.0;
   double sparsity = 0.5;
@@ -60,7 +60,6 @@ struct ProblemRuns {
 // All four problems in kStressProblems order (options.problem is not used; init_from and
 // save_init must be empty), into one log truncated once at the start, then the suite's summary
 // table.
-std::vector<ProblemRuns> run_stress_suite(const OptimizerStressOptions& options,
-                                          std::ostream& out);
+std::vector<ProblemRuns> run_stress_suite(const OptimizerStressOptions& options, std::ostream& out);
 
 }  // namespace chimera

@@ -13,9 +13,9 @@ namespace {
 
 // The diagnostics a step record carries, in the reference's order.
 const char* const kStepDiagnostics[] = {
-    "mean_kappa",         "mean_noise_ratio", "active_mean_effective_lr",
+    "mean_kappa",          "mean_noise_ratio",   "active_mean_effective_lr",
     "applied_update_norm", "param_update_ratio", "mean_update_abs",
-    "max_update_abs",     "collision_score",  "zero_grad_ratio"};
+    "max_update_abs",      "collision_score",    "zero_grad_ratio"};
 
 // Bytes psi would take in float32 for every parameter that has psi state (0 without psi).
 int64_t psi_fp32_bytes(const Optimizer& optimizer) {
@@ -45,7 +45,9 @@ std::optional<double> mean_of(const std::vector<double>& values) {
   return sum / static_cast<double>(values.size());
 }
 
-Json or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json or_null(const std::optional<double>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -82,8 +84,9 @@ Json optimizer_step_record(const StepContext& ctx, const Optimizer& optimizer, i
   r["optimizer_state_bytes"] = memory.total;
   r["psi_state_bytes"] = memory.psi;
   r["psi_memory_ratio_vs_fp32"] =
-      psi_reference == 0 ? Json(nullptr)
-                         : Json(static_cast<double>(memory.psi) / static_cast<double>(psi_reference));
+      psi_reference == 0
+          ? Json(nullptr)
+          : Json(static_cast<double>(memory.psi) / static_cast<double>(psi_reference));
   const VariantPolicy policy = variant_policy(optimizer);
   r["psi_storage"] = policy.psi_storage;
   r["zero_grad_policy"] = policy.zero_grad_policy;
@@ -116,8 +119,9 @@ Json optimizer_summary_record(const std::vector<Json>& steps, int64_t timing_war
   s["median_step_time_ms_after_warmup"] = median_of(timing);
   s["timing_warmup_steps"] = timing_warmup_steps;
   s["mean_collision_score"] = or_null(mean_of(collision));
-  s["max_collision_score"] =
-      collision.empty() ? Json(nullptr) : Json(*std::max_element(collision.begin(), collision.end()));
+  s["max_collision_score"] = collision.empty()
+                                 ? Json(nullptr)
+                                 : Json(*std::max_element(collision.begin(), collision.end()));
   s["mean_zero_grad_ratio"] = or_null(mean_of(defined_values(steps, "zero_grad_ratio")));
   s["mean_active_effective_lr"] =
       or_null(mean_of(defined_values(steps, "active_mean_effective_lr")));
@@ -145,10 +149,10 @@ std::string optimizer_summary_header() {
 std::string format_optimizer_summary(const Json& s) {
   std::string line = "[optimizer_summary] " + py_str(s["optimizer_name"]) + " " +
                      py_fixed6(s["final_loss"].get<double>());
-  for (const char* key : {"mean_step_time_ms", "mean_step_time_ms_after_warmup",
-                          "median_step_time_ms_after_warmup", "mean_collision_score",
-                          "mean_zero_grad_ratio", "mean_active_effective_lr",
-                          "optimizer_state_bytes", "psi_state_bytes"})
+  for (const char* key :
+       {"mean_step_time_ms", "mean_step_time_ms_after_warmup", "median_step_time_ms_after_warmup",
+        "mean_collision_score", "mean_zero_grad_ratio", "mean_active_effective_lr",
+        "optimizer_state_bytes", "psi_state_bytes"})
     line.append(" ").append(py_str(s[key]));
   return line;
 }
@@ -162,9 +166,9 @@ std::string stress_suite_header() {
 std::string format_stress_suite_summary(const Json& s) {
   std::string line = "[optimizer_stress_suite] " + py_str(s["problem"]) + " " +
                      py_str(s["optimizer_name"]) + " " + py_fixed6(s["final_loss"].get<double>());
-  for (const char* key : {"mean_step_time_ms", "mean_step_time_ms_after_warmup",
-                          "median_step_time_ms_after_warmup", "mean_collision_score",
-                          "mean_zero_grad_ratio", "optimizer_state_bytes", "psi_state_bytes"})
+  for (const char* key :
+       {"mean_step_time_ms", "mean_step_time_ms_after_warmup", "median_step_time_ms_after_warmup",
+        "mean_collision_score", "mean_zero_grad_ratio", "optimizer_state_bytes", "psi_state_bytes"})
     line.append(" ").append(py_str(s[key]));
   return line;
 }

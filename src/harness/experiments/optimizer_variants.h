@@ -12,14 +12,13 @@
 
 namespace chimera {
 
-inline constexpr std::array<const char*, 7> kOptimizerVariants{
-    "adam",
-    "chimera21",
-    "chimera21_crossgate",
-    "chimera21_zero_freeze",
-    "chimera21_zero_decay",
-    "chimera21_zero_inertia",
-    "chimera21_psi_int8"};
+inline constexpr std::array<const char*, 7> kOptimizerVariants{"adam",
+                                                               "chimera21",
+                                                               "chimera21_crossgate",
+                                                               "chimera21_zero_freeze",
+                                                               "chimera21_zero_decay",
+                                                               "chimera21_zero_inertia",
+                                                               "chimera21_psi_int8"};
 
 // adam is torch's Adam with only lr set. Every chimera21* variant takes lr, betas, eps_opt,
 // weight_decay, rho_psi, lambda_gate and kappa bounds from the config, logs diagnostics, and

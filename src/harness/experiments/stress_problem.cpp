@@ -31,10 +31,14 @@ StressProblem parse_stress_problem(const std::string& name) {
 
 const char* stress_problem_name(StressProblem problem) {
   switch (problem) {
-    case StressProblem::regression: return "regression";
-    case StressProblem::sparse_relu: return "sparse_relu";
-    case StressProblem::noisy_quadratic: return "noisy_quadratic";
-    case StressProblem::saddle: return "saddle";
+    case StressProblem::regression:
+      return "regression";
+    case StressProblem::sparse_relu:
+      return "sparse_relu";
+    case StressProblem::noisy_quadratic:
+      return "noisy_quadratic";
+    case StressProblem::saddle:
+      return "saddle";
   }
   CHIMERA_FAIL("unknown stress problem");
 }
@@ -130,8 +134,8 @@ StressData load_stress_data(const std::string& path, const StressShape& shape, i
   d.target = take("target", {batch, 1}, "--batch-size");
   const std::array<Shape, 4> shapes = param_shapes(shape);
   for (size_t k = 0; k < kParamNames.size(); ++k)
-    d.init[kParamNames[k]] = take(std::string("init.") + kParamNames[k], shapes[k],
-                                  "--in-features, --hidden-features");
+    d.init[kParamNames[k]] =
+        take(std::string("init.") + kParamNames[k], shapes[k], "--in-features, --hidden-features");
 
   d.noise.resize(steps);
   for (size_t k = 0; k < kParamNames.size(); ++k) {

@@ -48,8 +48,8 @@ class StressMlp : public Module {
 
 // Everything a run needs besides the optimizer; all variants of a run share it.
 struct StressData {
-  Tensor x;       // [batch, in]
-  Tensor target;  // [batch, 1]: x w_true + 0.05 noise_scale noise
+  Tensor x;                            // [batch, in]
+  Tensor target;                       // [batch, 1]: x w_true + 0.05 noise_scale noise
   std::map<std::string, Tensor> init;  // StressMlp's state dict (0.weight, ...)
   // noise[step - 1][k]: the noise tensor for parameter k (in StressMlp parameter order) at that
   // step, already multiplied by noise_scale; only noisy_quadratic's loss reads it.

@@ -40,4 +40,28 @@ Checkpoint load_checkpoint(const std::string& path) {
   return out;
 }
 
+nlohmann::json alpha_state(const std::vector<TernaryLayer*>& layers) {
+  nlohmann::json overrides = nlohmann::json::array(), targets = nlohmann::json::array();
+  for (const TernaryLayer* layer : layers) {
+    const BitLayerOptions& o = layer->quant.options;
+    overrides.push_back(o.alpha_override ? nlohmann::json(*o.alpha_override) : nlohmann::json());
+    targets.push_back(o.alpha_target);
+  }
+  return {{"alpha_target", targets}, {"alpha_override", overrides}};
+}
+
+void restore_alpha_state(const std::vector<TernaryLayer*>& layers, const nlohmann::json& state) {
+  const nlohmann::json& targets = state.at("alpha_target");
+  const nlohmann::json& overrides = state.at("alpha_override");
+  CHIMERA_CHECK(targets.size() == layers.size() && overrides.size() == layers.size(),
+                "the checkpoint's model has ", targets.size(), " ternary layers, this one has ",
+                layers.size(), " (use the same --mode and --first-last-fp32)");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    BitLayerOptions& o = layers[i]->quant.options;
+    o.alpha_target = targets[i].get<double>();
+    if (overrides[i].is_null()) o.alpha_override.reset();
+    else o.alpha_override = overrides[i].get<double>();
+  }
+}
+
 }  // namespace chimera

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/tensor.h"
+#include "model/layers/ternary_layer.h"
 
 namespace chimera {
 
@@ -28,5 +29,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // Accepts our checkpoints and plain state dicts saved from the reference's model
 // (no optimizer keys, no metadata). Errors name the file.
 Checkpoint load_checkpoint(const std::string& path);
+
+// The controlled alphas are settings, not state-dict entries (as in the reference), yet they
+// decide the model's output: checkpoints keep them in metadata as
+// {"alpha_target": [...], "alpha_override": [... or null]}, one per ternary layer in order.
+nlohmann::json alpha_state(const std::vector<TernaryLayer*>& layers);
+void restore_alpha_state(const std::vector<TernaryLayer*>& layers, const nlohmann::json& state);
 
 }  // namespace chimera

@@ -88,16 +88,10 @@ Checkpoint Trainer::checkpoint(const nlohmann::json& metadata) const {
   for (const auto& [name, t] : model_->state_dict()) c.model[name] = t.clone();
   c.optimizer = optimizer_->state_dict();
   c.metadata = metadata;
-  nlohmann::json overrides = nlohmann::json::array(), targets = nlohmann::json::array();
-  for (const TernaryLayer* layer : model_->quantized_layers()) {
-    const auto& o = layer->quant.options;
-    overrides.push_back(o.alpha_override ? nlohmann::json(*o.alpha_override) : nlohmann::json());
-    targets.push_back(o.alpha_target);
-  }
-  c.metadata["trainer_state"] = {{"epochs_done", epochs_done_},
-                                 {"global_step", global_step_},
-                                 {"alpha_override", overrides},
-                                 {"alpha_target", targets}};
+  nlohmann::json state = alpha_state(model_->quantized_layers());
+  state["epochs_done"] = epochs_done_;
+  state["global_step"] = global_step_;
+  c.metadata["trainer_state"] = state;
   return c;
 }
 
@@ -106,20 +100,9 @@ void Trainer::restore(const Checkpoint& c) {
                 "the checkpoint has no training state to resume from (was it written by "
                 "chimera train-resnet?)");
   const nlohmann::json& s = c.metadata.at("trainer_state");
-  const auto& layers = model_->quantized_layers();
-  CHIMERA_CHECK(s.at("alpha_target").size() == layers.size(),
-                "the checkpoint's model has ", s.at("alpha_target").size(),
-                " quantized layers, this run's has ", layers.size(),
-                " (resume with the same --mode and --first-last-fp32)");
+  restore_alpha_state(model_->quantized_layers(), s);
   model_->load_state_dict(c.model);
   optimizer_->load_state_dict(c.optimizer);
-  for (size_t i = 0; i < layers.size(); ++i) {
-    auto& o = layers[i]->quant.options;
-    o.alpha_target = s.at("alpha_target")[i].get<double>();
-    const auto& ov = s.at("alpha_override")[i];
-    if (ov.is_null()) o.alpha_override.reset();
-    else o.alpha_override = ov.get<double>();
-  }
   epochs_done_ = s.at("epochs_done").get<int64_t>();
   global_step_ = s.at("global_step").get<int64_t>();
 }

@@ -1,0 +1,42 @@
+#include <iostream>
+
+#include "harness/cli/commands.h"
+#include "harness/experiments/eval_checkpoint.h"
+#include "harness/log/py_format.h"
+
+namespace chimera {
+
+static void register_eval(CLI::App& app) {
+  struct Args {
+    EvalArgs eval;
+    int threads = 0;
+    bool json = false;
+  };
+  static Args a;
+  auto* cmd = app.add_subcommand("eval", "evaluate a checkpoint on the test split");
+  cmd->add_option("--checkpoint", a.eval.checkpoint, "a checkpoint or a state dict in safetensors")
+      ->required();
+  cmd->add_option("--dataset-root", a.eval.dataset_root, "folder with the CIFAR-10 binary batches");
+  cmd->add_flag("--synthetic", a.eval.synthetic, "the reference's Gaussian smoke data");
+  cmd->add_option("--batch-size", a.eval.batch_size,
+                  "default: the run's eval batch size if recorded, else 128");
+  cmd->add_option("--max-batches", a.eval.max_batches, "cap on batches (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a.eval.seed, "seed of the --synthetic data")->capture_default_str();
+  cmd->add_option("--mode", a.eval.mode, "model mode when the checkpoint does not record it");
+  cmd->add_flag("--json", a.json, "print one JSON object");
+  add_threads_option(*cmd, a.threads);
+  cmd->callback([] {
+    apply_threads(a.threads);
+    const Json r = eval_checkpoint(a.eval);
+    if (a.json) std::cout << r.dump() << std::endl;
+    else
+      std::cout << "[eval] test_loss=" << py_fixed6(r["test_loss"]) << " test_accuracy="
+                << py_fixed6(r["test_accuracy"]) << " examples=" << r["examples"].dump()
+                << std::endl;
+  });
+}
+
+static const CommandRegistration registration("eval", register_eval);
+
+}  // namespace chimera

@@ -1,0 +1,71 @@
+#include "harness/experiments/eval_checkpoint.h"
+
+#include "train/data/cifar_loader.h"
+#include "train/data/smoke_data.h"
+#include "train/trainer/evaluate.h"
+
+namespace chimera {
+
+std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
+                                                       const std::optional<std::string>& mode) {
+  ResNet20Options options;
+  bool ternary = false;
+  for (const auto& [name, t] : c.model)
+    if (name.size() > 14 && name.compare(name.size() - 14, 14, ".weight_master") == 0) ternary = true;
+  const nlohmann::json* args =
+      c.metadata.contains("arguments") ? &c.metadata.at("arguments") : nullptr;
+  std::string mode_name = ternary ? "chimera" : "fp32_baseline";
+  if (args && args->contains("mode")) mode_name = args->at("mode").get<std::string>();
+  if (mode) mode_name = *mode;
+  try {
+    options.mode = parse_model_mode(mode_name);
+  } catch (const Error& e) {
+    CHIMERA_FAIL("--mode: ", e.what());
+  }
+  CHIMERA_CHECK((options.mode != ModelMode::fp32_baseline) == ternary, "the checkpoint holds ",
+                ternary ? "ternary" : "float", " layers but the mode is ", mode_name,
+                " (pass the right --mode)");
+  options.first_last_fp32 = ternary && c.model.count("conv1.weight") != 0;
+  Rng rng(0);  // every value is overwritten by the checkpoint
+  auto model = std::make_unique<ChimeraResNet20>(options, rng);
+  model->load_state_dict(c.model);
+  if (c.metadata.contains("trainer_state"))
+    restore_alpha_state(model->quantized_layers(), c.metadata.at("trainer_state"));
+  return model;
+}
+
+// The smoke data's test images follow its training images in one random stream, so the set a
+// training run evaluated on is rebuilt from that run's recorded sizes and seed when present.
+static Dataset synthetic_test_set(const Checkpoint& c, const EvalArgs& a) {
+  int64_t train_batch = a.batch_size.value_or(128), train_batches = 1, seed = a.seed;
+  int64_t eval_batch = train_batch, eval_batches = std::max<int64_t>(a.max_batches, 1);
+  if (c.metadata.contains("arguments")) {
+    const nlohmann::json& r = c.metadata.at("arguments");
+    train_batch = r.value("batch_size", train_batch);
+    train_batches = r.value("max_batches", train_batches);
+    eval_batch = a.batch_size.value_or(r.value("eval_batch_size", eval_batch));
+    eval_batches = r.value("eval_max_batches", eval_batches);
+    seed = r.value("seed", seed);
+  }
+  return synthetic_cifar(train_batch, train_batches, eval_batch, eval_batches,
+                         static_cast<uint64_t>(seed))
+      .test;
+}
+
+Json eval_checkpoint(const EvalArgs& a) {
+  CHIMERA_CHECK(a.synthetic != !a.dataset_root.empty(),
+                "pass exactly one of --dataset-root DIR or --synthetic");
+  CHIMERA_CHECK(a.batch_size.value_or(1) > 0, "--batch-size must be positive, got ",
+                a.batch_size.value_or(0));
+  CHIMERA_CHECK(a.max_batches >= 0, "--max-batches must be >= 0, got ", a.max_batches);
+  const Checkpoint c = load_checkpoint(a.checkpoint);
+  int64_t batch_size = a.batch_size.value_or(128);
+  if (!a.batch_size && c.metadata.contains("arguments"))
+    batch_size = c.metadata.at("arguments").value("eval_batch_size", batch_size);
+  auto model = model_from_checkpoint(c, a.mode);
+  const Dataset test = a.synthetic ? synthetic_test_set(c, a) : load_cifar(a.dataset_root).test;
+  const EvalResult r = evaluate(*model, test, batch_size, a.max_batches);
+  return {{"test_loss", r.loss}, {"test_accuracy", r.accuracy}, {"examples", r.examples}};
+}
+
+}  // namespace chimera

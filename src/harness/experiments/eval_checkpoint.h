@@ -1,0 +1,37 @@
+// `chimera eval --checkpoint`: evaluation of a saved model on the test split. Takes our
+// checkpoints and state dicts saved from the reference's PyTorch model (same names).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "harness/log/jsonl.h"
+#include "model/models/resnet20.h"
+#include "train/trainer/checkpoint.h"
+
+namespace chimera {
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::string dataset_root;  // or synthetic
+  bool synthetic = false;
+  // Default: the training run's eval batch size when recorded, else 128. It matters for
+  // quantized models: the activation scale beta is taken over the whole batch.
+  std::optional<int64_t> batch_size;
+  int64_t max_batches = 0;
+  int64_t seed = 7;  // synthetic data, unless the checkpoint records the run's own
+  std::optional<std::string> mode;  // default: the checkpoint's, else inferred
+};
+
+// The model a checkpoint describes: its recorded mode and first_last_fp32, or what its tensor
+// names say (weight_master means ternary; a plain conv1.weight next to ternary layers means
+// first_last_fp32; strict_bitnet vs chimera cannot be told from names: chimera unless the
+// metadata or `mode` says otherwise). The weights and buffers are loaded with strict names.
+std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& checkpoint,
+                                                       const std::optional<std::string>& mode);
+
+// {"test_loss", "test_accuracy", "examples"}
+Json eval_checkpoint(const EvalArgs& args);
+
+}  // namespace chimera

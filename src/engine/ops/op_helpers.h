@@ -6,24 +6,9 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/threads.h"
 
 namespace chimera {
-
-// Below this much work a parallel region costs more than it saves.
-inline constexpr int64_t kParallelMinWork = int64_t{1} << 15;
-
-// Runs f(i) for i in [0, n), split statically over the threads; `work_per_item` is a rough
-// element count per i, so that a few heavy items (channels, rows) still run in parallel.
-template <class F>
-void parallel_for(int64_t n, int64_t work_per_item, F f) {
-#pragma omp parallel for schedule(static) if (n * work_per_item >= kParallelMinWork)
-  for (int64_t i = 0; i < n; ++i) f(i);
-}
-
-template <class F>
-void parallel_for(int64_t n, F f) {
-  parallel_for(n, 1, f);
-}
 
 // A new f32 tensor with out[i] = f(i).
 template <class F>

@@ -277,10 +277,12 @@ TEST_F(DownloadTest, ArchiveWithoutTheBatchesIsRejected) {
   write_file_atomic((base_ / "other.tar.gz").string(), other);
   TestServer server({{"/other.tar.gz", {other}}});
   fs::create_directories(root_);
-  expect_error([&] {
-    download_cifar(root_.string(), server.url("/other.tar.gz"),
-                   md5_file_hex((base_ / "other.tar.gz").string()));
-  }, {"data_batch_1.bin", "not the CIFAR-10 binary archive"});
+  expect_error(
+      [&] {
+        download_cifar(root_.string(), server.url("/other.tar.gz"),
+                       md5_file_hex((base_ / "other.tar.gz").string()));
+      },
+      {"data_batch_1.bin", "not the CIFAR-10 binary archive"});
   EXPECT_TRUE(fs::is_empty(root_));
 }
 

@@ -61,9 +61,15 @@ struct Problem {
   static constexpr int32_t kSentinel = -123456789;
 
   Problem(Rng& rng, int64_t M, int64_t N, int64_t K, int64_t pad_a = 0)
-      : M(M), N(N), K(K), lda(K + pad_a), a(1 + M * lda, int8_t{-128}), w(random_ternary(rng, N * K)) {
+      : M(M),
+        N(N),
+        K(K),
+        lda(K + pad_a),
+        a(1 + M * lda, int8_t{-128}),
+        w(random_ternary(rng, N * K)) {
     for (int64_t m = 0; m < M; ++m)
-      for (int64_t k = 0; k < K; ++k) a[1 + m * lda + k] = static_cast<int8_t>(rng.below(255) - 127);
+      for (int64_t k = 0; k < K; ++k)
+        a[1 + m * lda + k] = static_cast<int8_t>(rng.below(255) - 127);
     packed = pack(N, K, w);
   }
 
@@ -137,8 +143,9 @@ TEST(I2Layout, PackUnpackRoundTripOnOddShapesAndStrides) {
 TEST(I2Layout, PackRejectsNonTernaryAndUnpackRejectsCode3) {
   const int8_t w[3] = {1, 2, -1};
   uint8_t packed[32];
-  EXPECT_NE(error_of([&] { i2_pack_ref(1, 3, w, 3, packed); })
-                .find("weight (0, 1) is 2; packed weights must be ternary"),
+  EXPECT_NE(error_of([&] {
+              i2_pack_ref(1, 3, w, 3, packed);
+            }).find("weight (0, 1) is 2; packed weights must be ternary"),
             std::string::npos);
   std::fill(packed, packed + 32, uint8_t{0x55});
   packed[5] = 0x55 | (3 << 4);  // column 64 + 5
@@ -172,8 +179,8 @@ TEST_P(I2tGemmIsa, MatchesScalarAndUnpackedOnShapeMixes) {
 
 TEST_P(I2tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
   Rng rng(23);
-  for (const auto& [M, N, K] : {std::tuple{1, 9, 129}, {5, 7, 33}, {17, 9, 200}, {70, 31, 129},
-                                {1, 1, 1}, {100, 5, 300}}) {
+  for (const auto& [M, N, K] :
+       {std::tuple{1, 9, 129}, {5, 7, 33}, {17, 9, 200}, {70, 31, 129}, {1, 1, 1}, {100, 5, 300}}) {
     SCOPED_TRACE(shape_name(M, N, K));
     Problem p(rng, M, N, K, /*pad_a=*/5);
     const auto c = p.run(GetParam(), /*pad_c=*/3);
@@ -190,7 +197,8 @@ TEST_P(I2tGemmIsa, ExtremeValuesUpToTheDeepestKAreExact) {
       const int64_t N = 5;
       std::vector<int8_t> a(M * K), w(N * K);
       for (int64_t k = 0; k < K; ++k) {
-        for (int64_t m = 0; m < M; ++m) a[m * K + k] = m % 3 == 0 ? 127 : m % 3 == 1 ? -127 : (k % 2 ? 127 : -127);
+        for (int64_t m = 0; m < M; ++m)
+          a[m * K + k] = m % 3 == 0 ? 127 : m % 3 == 1 ? -127 : (k % 2 ? 127 : -127);
         w[0 * K + k] = 1;
         w[1 * K + k] = -1;
         w[2 * K + k] = 0;
@@ -245,6 +253,7 @@ struct NamedUkernel {
 TEST(I2tGemmUkernels, EveryUkernelMatchesTheOracleOnAllSmallShapes) {
   const NamedUkernel ukernels[] = {
       {"avx2_2x4", Isa::avx2, i2t_gemm_ukernel__avx2_2x4},
+      {"avx2_3x16c4", Isa::avx2, i2t_gemm_ukernel__avx2_3x16c4},
       {"avx512vnni_1x4", Isa::avx512vnni, i2t_gemv_ukernel__avx512vnni_1x4},
       {"avx512vnni_4x4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_4x4},
       {"avx512vnni_16x16c4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_16x16c4}};
@@ -289,8 +298,9 @@ TEST(I2tGemm, RejectsInvalidArguments) {
   EXPECT_NE(call(2, -1, 8, 8, 2).find("sizes must be >= 0"), std::string::npos);
   EXPECT_NE(call(1, 1, (int64_t{1} << 22) + 1, int64_t{1} << 23, 1).find("too deep"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { i2t_gemm(1, 1, 8, nullptr, 8, w.data(), c.data(), 1); })
-                .find("null data pointer"),
+  EXPECT_NE(error_of([&] {
+              i2t_gemm(1, 1, 8, nullptr, 8, w.data(), c.data(), 1);
+            }).find("null data pointer"),
             std::string::npos);
   EXPECT_EQ(call(2, 2, 8, 8, 2), "");
 }

@@ -50,9 +50,8 @@ ResNet20Options options_from(const json& p) {
   ResNet20Options o;  // layer settings as configs/default.yaml, which equals the defaults
   o.mode = parse_model_mode(p.at("mode").get<std::string>());
   o.first_last_fp32 = p.value("first_last_fp32", false);
-  o.layer.activation_grad = p.at("grad_variant").get<std::string>() == "seed"
-                                ? ActivationGrad::none
-                                : ActivationGrad::ste;
+  o.layer.activation_grad = p.at("grad_variant").get<std::string>() == "seed" ? ActivationGrad::none
+                                                                              : ActivationGrad::ste;
   return o;
 }
 
@@ -98,8 +97,8 @@ void check_one_step(const std::string& file) {
   const Var loss = cross_entropy(logits, labels);
   backward(loss);
   double worst_logits = 0, worst_grad = 0, worst_buffer = 0, worst_eval = 0;
-  EXPECT_TRUE(close_to_scale("train.logits", logits.value(), c.st.at("train.logits"),
-                             worst_logits));
+  EXPECT_TRUE(
+      close_to_scale("train.logits", logits.value(), c.st.at("train.logits"), worst_logits));
   EXPECT_TRUE(test::all_close(loss.value(), c.st.at("train.loss"), kNetTol, 0.0));
 
   // Every parameter's gradient; one the backward never reached is zero.
@@ -142,21 +141,32 @@ void check_one_step(const std::string& file) {
   {
     NoGradGuard no_grad;
     const Var eval_logits = model.forward(Var(x));
-    EXPECT_TRUE(close_to_scale("eval.logits", eval_logits.value(), c.st.at("eval.logits"),
-                               worst_eval));
+    EXPECT_TRUE(
+        close_to_scale("eval.logits", eval_logits.value(), c.st.at("eval.logits"), worst_eval));
   }
-  std::printf("%s: worst error relative to scale: logits %.2e, grads %.2e, running stats %.2e, "
-              "eval logits %.2e, loss %.2e\n",
-              file.c_str(), worst_logits, worst_grad, worst_buffer, worst_eval,
-              std::fabs(loss.value().item() - c.st.at("train.loss").item()) /
-                  std::fabs(c.st.at("train.loss").item()));
+  std::printf(
+      "%s: worst error relative to scale: logits %.2e, grads %.2e, running stats %.2e, "
+      "eval logits %.2e, loss %.2e\n",
+      file.c_str(), worst_logits, worst_grad, worst_buffer, worst_eval,
+      std::fabs(loss.value().item() - c.st.at("train.loss").item()) /
+          std::fabs(c.st.at("train.loss").item()));
 }
 
-TEST(ResNet20Golden, Fp32BaselineOneStep) { check_one_step("resnet20_fp32_baseline_seed"); }
-TEST(ResNet20Golden, StrictBitnetSeedOneStep) { check_one_step("resnet20_strict_bitnet_seed"); }
-TEST(ResNet20Golden, StrictBitnetSteOneStep) { check_one_step("resnet20_strict_bitnet_ste"); }
-TEST(ResNet20Golden, ChimeraSeedOneStep) { check_one_step("resnet20_chimera_seed"); }
-TEST(ResNet20Golden, ChimeraSteOneStep) { check_one_step("resnet20_chimera_ste"); }
+TEST(ResNet20Golden, Fp32BaselineOneStep) {
+  check_one_step("resnet20_fp32_baseline_seed");
+}
+TEST(ResNet20Golden, StrictBitnetSeedOneStep) {
+  check_one_step("resnet20_strict_bitnet_seed");
+}
+TEST(ResNet20Golden, StrictBitnetSteOneStep) {
+  check_one_step("resnet20_strict_bitnet_ste");
+}
+TEST(ResNet20Golden, ChimeraSeedOneStep) {
+  check_one_step("resnet20_chimera_seed");
+}
+TEST(ResNet20Golden, ChimeraSteOneStep) {
+  check_one_step("resnet20_chimera_ste");
+}
 
 // Four steps of SPEC §5's batch loop: Chimera21, alpha_override initialised to alpha_target and
 // moved by the controller after every step.
@@ -195,8 +205,12 @@ void check_trajectory(const std::string& file) {
               worst_loss, worst_fc);
 }
 
-TEST(ResNet20Golden, ChimeraSeedTrajectory) { check_trajectory("traj_resnet20_chimera_seed"); }
-TEST(ResNet20Golden, ChimeraSteTrajectory) { check_trajectory("traj_resnet20_chimera_ste"); }
+TEST(ResNet20Golden, ChimeraSeedTrajectory) {
+  check_trajectory("traj_resnet20_chimera_seed");
+}
+TEST(ResNet20Golden, ChimeraSteTrajectory) {
+  check_trajectory("traj_resnet20_chimera_ste");
+}
 
 ChimeraResNet20 make_model(ModelMode mode, bool first_last_fp32 = false, uint64_t seed = 3) {
   ResNet20Options o;
@@ -282,10 +296,12 @@ TEST(ResNet20, InitialisationFollowsPyTorch) {
   EXPECT_TRUE(test::all_equal(bn.bias.value(), Tensor::zeros({64})));
   EXPECT_TRUE(test::all_equal(bn.state.running_var, Tensor::full({64}, 1.0f)));
   // Same seed, same weights; another seed, other weights.
-  EXPECT_TRUE(test::all_equal(make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value(),
-                              make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value()));
-  EXPECT_FALSE(test::all_equal(make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value(),
-                               make_model(ModelMode::chimera, false, 6).fc.ternary->weight_master.value()));
+  EXPECT_TRUE(
+      test::all_equal(make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value(),
+                      make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value()));
+  EXPECT_FALSE(
+      test::all_equal(make_model(ModelMode::chimera, false, 5).fc.ternary->weight_master.value(),
+                      make_model(ModelMode::chimera, false, 6).fc.ternary->weight_master.value()));
 }
 
 TEST(ResNet20, EvaluationChangesNoState) {
@@ -333,7 +349,7 @@ TEST(ResNet20, StateDictRoundTripThroughSafetensors) {
 
 TEST(ResNet20, StatsWeightLayersByWeightCount) {
   ChimeraResNet20 model = make_model(ModelMode::chimera);
-  model.set_alpha_override(0.0);  // every nonzero weight stays nonzero
+  model.set_alpha_override(0.0);                         // every nonzero weight stays nonzero
   model.fc.ternary->quant.options.alpha_override = 1e6;  // the classifier all zeros
   model.eval();
   {
@@ -344,9 +360,9 @@ TEST(ResNet20, StatsWeightLayersByWeightCount) {
   EXPECT_DOUBLE_EQ(s.global_zero_ratio, 640.0 / 270896.0);
   EXPECT_DOUBLE_EQ(s.unweighted_mean_zero_ratio, 1.0 / 22.0);
   EXPECT_NEAR(s.global_plus_ratio + s.global_minus_ratio + s.global_zero_ratio, 1.0, 1e-12);
-  EXPECT_DOUBLE_EQ(s.global_effective_bits,
-                   entropy_from_ratios(s.global_zero_ratio, s.global_plus_ratio,
-                                       s.global_minus_ratio));
+  EXPECT_DOUBLE_EQ(
+      s.global_effective_bits,
+      entropy_from_ratios(s.global_zero_ratio, s.global_plus_ratio, s.global_minus_ratio));
   // 21 layers at about one bit (no zeros), the classifier at zero bits.
   EXPECT_NEAR(s.unweighted_mean_effective_bits, 21.0 / 22.0, 0.01);
   EXPECT_DOUBLE_EQ(s.alpha_used_mean, 1e6 / 22.0);
@@ -400,8 +416,9 @@ TEST(ResNet20, RejectsBadInputAndSettings) {
     model.forward(Var(Tensor({2, 1, 32, 32})));
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected images [batch, 3, height, width], got [2, 1, 32, 32]"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("expected images [batch, 3, height, width], got [2, 1, 32, 32]"),
+        std::string::npos)
         << e.what();
   }
   EXPECT_THROW(model.forward(Var(Tensor({3, 32, 32}))), Error);

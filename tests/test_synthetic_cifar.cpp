@@ -95,7 +95,8 @@ TEST(SyntheticCifar, LinearProbeLearnsALinearlySeparableControl) {
 }
 
 TEST(SyntheticCifar, LinearBaselineStaysFarBelowHalf) {
-  // Measured at 5000 / 1000 images: at most 17 % test accuracy (10 % is chance).
+  // Chance is 10 %. Measured: 13.8 % here (3000 / 1000 images), at most 16.7 % with 5000 / 1000
+  // over 30 epochs, 16.0 % with 20000 / 2000; ResNet-20 reaches 99.9 % after 3 epochs on 10000.
   const Dataset train = normalize_cifar(generate_shapes_records(3000, 0, 0));
   const Dataset test = normalize_cifar(generate_shapes_records(1000, 0, 1));
   const double acc = linear_probe(train, test, 10);

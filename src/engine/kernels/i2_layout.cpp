@@ -7,8 +7,8 @@
 namespace chimera {
 
 void i2_pack_ref(int64_t N, int64_t K, const int8_t* W, int64_t ldw, uint8_t* packed) {
-  CHIMERA_CHECK(N >= 0 && K >= 0 && ldw >= K, "i2_pack_ref: need N, K >= 0 and ldw >= K, got N=",
-                N, " K=", K, " ldw=", ldw);
+  CHIMERA_CHECK(N >= 0 && K >= 0 && ldw >= K, "i2_pack_ref: need N, K >= 0 and ldw >= K, got N=", N,
+                " K=", K, " ldw=", ldw);
   const int64_t row_bytes = i2_row_bytes(K);
   std::memset(packed, 0x55, static_cast<size_t>(N * row_bytes));  // code 1 in every bit pair
   for (int64_t n = 0; n < N; ++n) {

@@ -22,19 +22,29 @@ namespace chimera {
 constexpr int64_t kI2BlockCols = 128;  // weights per block
 constexpr int64_t kI2BlockBytes = 32;  // bytes per block
 
+// The helpers are always inlined because the per-ISA kernel files use them: an out-of-line copy
+// compiled there with AVX-512 flags could be the one the linker keeps for every caller.
+#define CHIMERA_I2_INLINE [[gnu::always_inline]] inline
+
 // K rounded up to a multiple of kI2BlockCols.
-constexpr int64_t i2_padded_cols(int64_t K) {
+CHIMERA_I2_INLINE constexpr int64_t i2_padded_cols(int64_t K) {
   return (K + kI2BlockCols - 1) / kI2BlockCols * kI2BlockCols;
 }
 // Bytes of one packed row (the row stride of packed data).
-constexpr int64_t i2_row_bytes(int64_t K) { return i2_padded_cols(K) / 4; }
-constexpr int64_t i2_packed_bytes(int64_t N, int64_t K) { return N * i2_row_bytes(K); }
+CHIMERA_I2_INLINE constexpr int64_t i2_row_bytes(int64_t K) {
+  return i2_padded_cols(K) / 4;
+}
+CHIMERA_I2_INLINE constexpr int64_t i2_packed_bytes(int64_t N, int64_t K) {
+  return N * i2_row_bytes(K);
+}
 
 // The code (w + 1, in 0..3) of column k of a packed row.
-inline int i2_code(const uint8_t* row, int64_t k) {
+CHIMERA_I2_INLINE int i2_code(const uint8_t* row, int64_t k) {
   const int64_t j = k % kI2BlockCols;
   return (row[k / kI2BlockCols * kI2BlockBytes + j % 32] >> (2 * (j / 32))) & 3;
 }
+
+#undef CHIMERA_I2_INLINE
 
 // The reference packer (the test oracle; model code has its own packer that must agree).
 // W: [N, K] int8 in {-1, 0, 1}, row stride ldw >= K; packed: i2_packed_bytes(N, K) bytes,

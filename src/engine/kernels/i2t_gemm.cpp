@@ -16,13 +16,13 @@ namespace {
 struct I2tUkernels {
   I2tGemmUkernel gemv;   // M = 1
   I2tGemmUkernel small;  // the rest
-  I2tGemmUkernel large;  // M >= kLargeM and K <= kLargeMaxK
+  I2tGemmUkernel large;  // enough rows to share a panel's decode, K <= kLargeMaxK
 };
 
 // Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
 constexpr I2tUkernels kUkernels[] = {
     {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
-    {i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4},
+    {i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_3x16c4},
     {i2t_gemv_ukernel__avx512vnni_1x4, i2t_gemm_ukernel__avx512vnni_4x4,
      i2t_gemm_ukernel__avx512vnni_16x16c4}};
 static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
@@ -32,18 +32,18 @@ static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
 // < 2^31 per int32 lane.
 constexpr int64_t kMaxK = int64_t{1} << 22;
 // Decoding the weights once per block into a panel beats decoding them in registers for every
-// 4 rows of A from about 64 rows on, as long as K is short (ResNet convolutions: K <= 576); for
-// long rows (K = 4096) the panel's decode and L2 traffic make it slower than the 4x4 tiles at
-// any M (measured on Zen 5).
-constexpr int64_t kLargeM = 64;
-constexpr int64_t kLargeMaxK = 2048;
+// 4 rows of A once the decode is shared by enough rows: from 64 rows for K <= 1024 (the ResNet
+// convolutions), from 128 for longer rows (measured on Zen 5). The panel takes 64 bytes per
+// column of K, so very long rows stay on the tiles.
+constexpr int64_t kLargeMShortK = 64, kLargeMLongK = 128, kShortK = 1024;
+constexpr int64_t kLargeMaxK = 8192;
 constexpr int64_t kSmallBlockRows = 64;           // rows of A per block: 256 KB at K = 4096
 constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // packed W per block: L2-resident
 constexpr int64_t kLargeBlockCols = 64;           // one panel
-constexpr int64_t kSerialMacs = 1 << 18;  // below this, threads cost more than they save
+constexpr int64_t kSerialMacs = 1 << 18;          // below this, threads cost more than they save
 
-void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A,
-         int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+         const uint8_t* W, int32_t* C, int64_t ldc) {
   CHIMERA_CHECK(M >= 0 && N >= 0 && K >= 0, "i2t_gemm: sizes must be >= 0, got M=", M, " N=", N,
                 " K=", K);
   CHIMERA_CHECK(K <= kMaxK, "i2t_gemm: K=", K, " is too deep for exact int32 sums (max ", kMaxK,
@@ -65,26 +65,33 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
     ukernel = ukernels.gemv;
     block_rows = 1;
     block_cols = std::max<int64_t>(16, (N + threads - 1) / threads);
-  } else if (M < kLargeM || K > kLargeMaxK) {
+  } else if (M < (K <= kShortK ? kLargeMShortK : kLargeMLongK) || K > kLargeMaxK) {
     ukernel = ukernels.small;
     block_rows = kSmallBlockRows;
     block_cols = std::max<int64_t>(16, kSmallBlockWBytes / row_bytes);
   } else {
     ukernel = ukernels.large;
-    // Rows per panel: enough to amortise its decode (256 and up), few enough that every
-    // thread gets several blocks.
-    block_rows = std::clamp<int64_t>((M + 4 * threads - 1) / (4 * threads), 256, 1024);
     block_cols = kLargeBlockCols;
+    // Rows per panel: enough to amortise its decode (256 and up), few enough that every thread
+    // gets several blocks.
+    const int64_t col_blocks = (N + block_cols - 1) / block_cols;
+    const int64_t row_blocks = (4 * threads + col_blocks - 1) / col_blocks;
+    block_rows = std::clamp<int64_t>((M + row_blocks - 1) / row_blocks, 256, 1024);
   }
   const int64_t row_blocks = (M + block_rows - 1) / block_rows;
   const int64_t col_blocks = (N + block_cols - 1) / block_cols;
-  const bool parallel = row_blocks * col_blocks > 1 && M * N * K >= kSerialMacs;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t b = 0; b < row_blocks * col_blocks; ++b) {
+  auto block = [&](int64_t b) {
     const int64_t m0 = b / col_blocks * block_rows, n0 = b % col_blocks * block_cols;
     ukernel(std::min(block_rows, M - m0), std::min(block_cols, N - n0), K, A + m0 * lda, lda,
             W + n0 * row_bytes, C + m0 * ldc + n0, ldc);
+  };
+  // Small products skip the OpenMP runtime altogether (a false if() clause still enters it).
+  if (row_blocks * col_blocks == 1 || M * N * K < kSerialMacs) {
+    for (int64_t b = 0; b < row_blocks * col_blocks; ++b) block(b);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < row_blocks * col_blocks; ++b) block(b);
 }
 
 }  // namespace

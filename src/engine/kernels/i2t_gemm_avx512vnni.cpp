@@ -26,7 +26,9 @@ namespace {
 
 constexpr int64_t kBlock = kI2BlockCols;  // 128 weights, 2 vectors of activations
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 // acc += vpdpbusd(u, a). GCC 12 does not keep the accumulator of _mm512_dpbusd_epi32 in its
 // destination register: it copies every accumulator in and out around each use and spills some
@@ -141,8 +143,7 @@ __m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K) {
   const int64_t full = K / kBlock;
   for (int64_t b = 0; b < full; ++b)
     step(b, [](const int8_t* p, int64_t k) { return _mm512_loadu_si512(p + k); });
-  if (full * kBlock < K)
-    step(full, [K](const int8_t* p, int64_t k) { return load_tail(p, k, K); });
+  if (full * kBlock < K) step(full, [K](const int8_t* p, int64_t k) { return load_tail(p, k, K); });
   const __m512i shift = halves32(0, 2);
   for (auto& v : acc) v = _mm512_srav_epi32(v, shift);
   return transpose_sum16(acc);
@@ -163,7 +164,6 @@ void store_tile(const int8_t* const* a, const int32_t* rs, const uint8_t* const*
                           _mm_load_si128(reinterpret_cast<const __m128i*>(out + m * kNR)));
 }
 
-
 // ---------------------------------------------------------------- large M, panel tiles
 //
 // Here the roles swap: the weights are the signed operand (w in {-1, 0, 1} as s8) and the
@@ -173,31 +173,69 @@ void store_tile(const int8_t* const* a, const int32_t* rs, const uint8_t* const*
 
 constexpr int64_t kPanelCols = 64;  // columns decoded per panel: 4 vectors of 16
 
+// out[j] lane r = dword j of x[r]: a 16 x 16 transpose of 32-bit elements.
+void transpose16x16(const __m512i* x, __m512i* out) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {  // per 128-bit lane L: x2i[4L], x2i+1[4L], x2i[4L+1], ...
+    t[2 * i] = _mm512_unpacklo_epi32(x[2 * i], x[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(x[2 * i], x[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // u[4i + c], lane L: dword 4L + c of rows 4i .. 4i + 3
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {  // 4 x 4 transpose of the 128-bit lanes of u[c + 4i]
+    const __m512i p0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+    const __m512i p1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i p2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i p3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    out[c] = _mm512_shuffle_i32x4(p0, p2, 0x88);
+    out[4 + c] = _mm512_shuffle_i32x4(p0, p2, 0xDD);
+    out[8 + c] = _mm512_shuffle_i32x4(p1, p3, 0x88);
+    out[12 + c] = _mm512_shuffle_i32x4(p1, p3, 0xDD);
+  }
+}
+
 // Decodes packed rows [0, nb) into panel[(k4 * NV + v) * 64 + c * 4 + k % 4] = w of row 16 v + c
 // at column k = 4 k4 + k % 4 (s8), the operand order of vpdpbusd against 4 broadcast
-// activations; and corr[16 v + c] = 128 * sum_k w. Columns past K and rows >= nb are zero.
-// `row` is scratch for one row of weights, i2_padded_cols(K) bytes.
+// activations, for k4 < i2_padded_cols(K) / 4; and corr[16 v + c] = 128 * sum_k w. Columns past
+// K and rows >= nb are zero. `rows` is scratch for 16 rows of weights, 16 * i2_padded_cols(K)
+// bytes. Rows are decoded whole, then turned into panel vectors 16 x 16 dwords at a time.
 void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int NV, int8_t* panel, int32_t* corr,
-                  int8_t* row) {
-  const int64_t row_bytes = i2_row_bytes(K), k4s = (K + 3) / 4;
+                  int8_t* rows) {
+  const int64_t row_bytes = i2_row_bytes(K), kp = i2_padded_cols(K);
   const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-  if (nb < 16 * NV) std::memset(panel, 0, static_cast<size_t>(k4s * NV * 64));
-  for (int64_t n = 0; n < 16 * NV; ++n) corr[n] = 0;
-  for (int64_t n = 0; n < nb; ++n) {
-    for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
-      const __m256i w = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(W + n * row_bytes + b * kI2BlockBytes));
-      for (int s = 0; s < 4; ++s)
-        _mm256_storeu_si256(
-            reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
-            _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
+  for (int v = 0; v < NV; ++v) {
+    for (int64_t r = 0; r < 16; ++r) {
+      const int64_t n = 16 * v + r;
+      int8_t* row = rows + r * kp;
+      corr[n] = 0;
+      if (n >= nb) {
+        std::memset(row, 0, static_cast<size_t>(kp));
+        continue;
+      }
+      for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
+        const __m256i w = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(W + n * row_bytes + b * kI2BlockBytes));
+        for (int s = 0; s < 4; ++s)
+          _mm256_storeu_si256(
+              reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
+              _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
+      }
+      for (int64_t k = K; k < kp; ++k) row[k] = 0;  // meets the shifted 0 activations
+      int32_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += row[k];
+      corr[n] = 128 * sum;
     }
-    for (int64_t k = K; k < 4 * k4s; ++k) row[k] = 0;  // meets the shifted 0 activations
-    int32_t sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += row[k];
-    corr[n] = 128 * sum;
-    int8_t* out = panel + n / 16 * 64 + n % 16 * 4;
-    for (int64_t k4 = 0; k4 < k4s; ++k4) std::memcpy(out + k4 * NV * 64, row + 4 * k4, 4);
+    for (int64_t k16 = 0; k16 < kp / 64; ++k16) {  // 16 steps of 4 columns
+      __m512i x[16], y[16];
+      for (int r = 0; r < 16; ++r) x[r] = _mm512_loadu_si512(rows + r * kp + 64 * k16);
+      transpose16x16(x, y);
+      for (int j = 0; j < 16; ++j)
+        _mm512_storeu_si512(panel + ((16 * k16 + j) * NV + v) * 64, y[j]);
+    }
   }
 }
 
@@ -206,8 +244,8 @@ void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int NV, int8_t* panel
 // Every loop touching acc[] has constant bounds and no calls, so it is unrolled and acc[] stays
 // in registers (otherwise GCC stores all of it on every iteration).
 template <int MR, int NV>
-void panel_tile(const int8_t* A, int64_t lda, int64_t K, const int8_t* panel,
-                const int32_t* corr, int64_t nb, int32_t* C, int64_t ldc) {
+void panel_tile(const int8_t* A, int64_t lda, int64_t K, const int8_t* panel, const int32_t* corr,
+                int64_t nb, int32_t* C, int64_t ldc) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i acc[MR][NV];
   for (auto& row : acc)
@@ -255,8 +293,8 @@ void panel_rows(int64_t M, const int8_t* A, int64_t lda, int64_t K, const int8_t
 
 }  // namespace
 
-void i2t_gemv_ukernel__avx512vnni_1x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
-                                      int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+void i2t_gemv_ukernel__avx512vnni_1x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                                      const uint8_t* W, int32_t* C, int64_t ldc) {
   const int64_t row_bytes = i2_row_bytes(K);
   for (int64_t m = 0; m < M; ++m) {
     const int8_t* a = A + m * lda;
@@ -269,8 +307,8 @@ void i2t_gemv_ukernel__avx512vnni_1x4(int64_t M, int64_t N, int64_t K, const int
   }
 }
 
-void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A,
-                                      int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                                      const uint8_t* W, int32_t* C, int64_t ldc) {
   // Packed rows outside, rows of A inside: a 4-row tile of W (1 KB per 4096 columns) stays in
   // L1 while up to kRows rows of A pass by, so W is read from memory once.
   constexpr int64_t kRows = 64;
@@ -308,22 +346,21 @@ void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int
 }
 
 void i2t_gemm_ukernel__avx512vnni_16x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A,
-                                          int64_t lda, const uint8_t* W, int32_t* C,
-                                          int64_t ldc) {
-  // One allocation per call for the panel, its corrections and a row of weights; the driver
+                                          int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
+  // One allocation per call for the panel, its corrections and 16 rows of weights; the driver
   // calls this on blocks of many rows, so it is amortised.
-  const int64_t panel_bytes = (K + 3) / 4 * kPanelCols * 4;
-  const int64_t row_bytes = i2_padded_cols(K);
-  void* scratch = std::aligned_alloc(
-      64, static_cast<size_t>(panel_bytes + 4 * kPanelCols + row_bytes + 64) / 64 * 64);
+  const int64_t panel_bytes = i2_padded_cols(K) * kPanelCols;
+  const int64_t rows_bytes = 16 * i2_padded_cols(K);
+  void* scratch =
+      std::aligned_alloc(64, static_cast<size_t>(panel_bytes + 4 * kPanelCols + rows_bytes));
   if (scratch == nullptr) std::abort();  // no exceptions from kernels; a block is a few MB
   int8_t* panel = static_cast<int8_t*>(scratch);
   int32_t* corr = reinterpret_cast<int32_t*>(panel + panel_bytes);
-  int8_t* row = panel + panel_bytes + 4 * kPanelCols;
+  int8_t* rows = panel + panel_bytes + 4 * kPanelCols;
   for (int64_t n0 = 0; n0 < N; n0 += kPanelCols) {
     const int64_t nb = min64(kPanelCols, N - n0);
     const int NV = static_cast<int>((nb + 15) / 16);
-    decode_panel(W + n0 * i2_row_bytes(K), nb, K, NV, panel, corr, row);
+    decode_panel(W + n0 * i2_row_bytes(K), nb, K, NV, panel, corr, rows);
     int32_t* c = C + n0;
     switch (NV) {  // tiles of at most 24 accumulators
       case 1:

@@ -15,22 +15,28 @@ void check_channel_tensor(const char* name, const Tensor& t, int64_t channels) {
                 t.defined() ? shape_str(t.shape()) : "");
 }
 
-// Per-channel mean and biased variance in double (two passes, so no cancellation).
-void batch_stats(const Tensor& x, std::vector<double>& mean, std::vector<double>& var) {
+// Per-channel statistics as torch's CPU kernel keeps them: the mean is the double sum over N
+// rounded to float, and the variance sum adds float squares (x - mean)^2 in double, then is
+// rounded to float. Quantized networks amplify one-ulp differences here (a BatchNorm output
+// that is exactly zero in torch decides a ReLU), so the float steps follow torch exactly.
+void batch_stats(const Tensor& x, std::vector<float>& mean, std::vector<float>& var_sum) {
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
   const double count = static_cast<double>(n * plane);
   const float* px = x.f32();
   parallel_for(c, n * plane, [&](int64_t ch) {
     double s = 0.0;
     for (int64_t i = 0; i < n; ++i) s += sum_f64(px + (i * c + ch) * plane, plane);
-    const double m = s / count;
+    const float m = static_cast<float>(s / count);
     double sq = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const float* row = px + (i * c + ch) * plane;
-      sq += sum_terms(plane, [&](int64_t j) { return (row[j] - m) * (row[j] - m); });
+      sq += sum_terms(plane, [&](int64_t j) {
+        const float d = row[j] - m;
+        return static_cast<double>(d * d);
+      });
     }
     mean[ch] = m;
-    var[ch] = sq / count;
+    var_sum[ch] = static_cast<float>(sq);
   });
 }
 
@@ -58,20 +64,22 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
                     state.num_batches_tracked.numel() == 1,
                 "batch_norm2d: num_batches_tracked must be a one-element i64 tensor");
 
-  std::vector<double> mean(c), invstd(c);
+  // Statistics in float, as torch saves them (the backward uses the same values).
+  std::vector<float> mean(c), invstd(c);
   if (training) {
     CHIMERA_CHECK(count > 1,
                   "batch_norm2d: training needs more than one value per channel, got input ",
                   shape_str(x.shape()));
-    std::vector<double> var(c);
-    batch_stats(x.value(), mean, var);
+    std::vector<float> var_sum(c);
+    batch_stats(x.value(), mean, var_sum);
     float* rm = state.running_mean.f32();
     float* rv = state.running_var.f32();
-    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
     for (int64_t ch = 0; ch < c; ++ch) {
-      invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
-      rm[ch] = static_cast<float>((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
-      rv[ch] = static_cast<float>((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+      const float biased = var_sum[ch] / static_cast<float>(count);
+      const float unbiased = var_sum[ch] / static_cast<float>(count - 1);
+      invstd[ch] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(biased) + eps));
+      rm[ch] = static_cast<float>(momentum * mean[ch] + (1.0 - momentum) * rm[ch]);
+      rv[ch] = static_cast<float>(momentum * unbiased + (1.0 - momentum) * rv[ch]);
     }
     state.num_batches_tracked.data<int64_t>()[0] += 1;
   } else {
@@ -79,24 +87,25 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
     const float* rv = state.running_var.f32();
     for (int64_t ch = 0; ch < c; ++ch) {
       mean[ch] = rm[ch];
-      invstd[ch] = 1.0 / std::sqrt(rv[ch] + eps);
+      invstd[ch] = 1.0f / std::sqrt(rv[ch] + static_cast<float>(eps));
     }
   }
 
-  // y = x * alpha + beta per channel, as torch's CPU kernel computes it.
+  // y = x * alpha + beta per channel with alpha = invstd * weight, beta = bias - mean * alpha,
+  // each a fused multiply-add in float as torch's (FMA-contracted) CPU kernel computes them.
   const float* pw = weight.value().f32();
   const float* pb = bias.value().f32();
   std::vector<float> alpha(c), beta(c);
   for (int64_t ch = 0; ch < c; ++ch) {
-    alpha[ch] = static_cast<float>(invstd[ch] * pw[ch]);
-    beta[ch] = static_cast<float>(pb[ch] - mean[ch] * invstd[ch] * pw[ch]);
+    alpha[ch] = invstd[ch] * pw[ch];
+    beta[ch] = std::fma(-mean[ch], alpha[ch], pb[ch]);
   }
   const float* px = x.value().f32();
   Tensor y(x.shape());
   float* py = y.f32();
   parallel_for(n * c, plane, [&](int64_t p) {  // one [H, W] plane of channel p % c per step
     const float a = alpha[p % c], b = beta[p % c];
-    for (int64_t j = p * plane; j < (p + 1) * plane; ++j) py[j] = px[j] * a + b;
+    for (int64_t j = p * plane; j < (p + 1) * plane; ++j) py[j] = std::fma(px[j], a, b);
   });
 
   return make_op(

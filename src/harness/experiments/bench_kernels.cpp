@@ -34,6 +34,16 @@ std::vector<KernelBenchShape> kernel_bench_shapes() {
       {"gemm 4096x4096 batch 8", 8, 4096, 4096, 1},
       {"gemv 11008x4096", 1, 11008, 4096, 1},
       {"gemm 11008x4096 batch 8", 8, 11008, 4096, 1},
+      // The shapes of bitnet.cpp's published I2_S kernel table ([M, K] x [K, N]; their
+      // src/README.md), for a like-for-like comparison.
+      {"bitnet.cpp [1,2048]x[2048,2048]", 1, 2048, 2048, 1},
+      {"bitnet.cpp [32,2048]x[2048,2048]", 32, 2048, 2048, 1},
+      {"bitnet.cpp [128,2048]x[2048,2048]", 128, 2048, 2048, 1},
+      {"bitnet.cpp [256,2048]x[2048,2048]", 256, 2048, 2048, 1},
+      {"bitnet.cpp [512,2048]x[2048,2048]", 512, 2048, 2048, 1},
+      {"bitnet.cpp [2048,2048]x[2048,2048]", 2048, 2048, 2048, 1},
+      {"bitnet.cpp [128,2048]x[2048,8192]", 128, 8192, 2048, 1},
+      {"bitnet.cpp [128,8192]x[8192,2048]", 128, 2048, 8192, 1},
   };
 }
 
@@ -110,7 +120,8 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
   // The limit for streaming the packed weights with them in the caches (the timing loop keeps
   // them there when they fit) ...
   r["read_gbps_at_footprint"] = read_limit_gbps(packed.size());
-  r["share_of_read_limit"] = r["gbps_best"].get<double>() / r["read_gbps_at_footprint"].get<double>();
+  r["share_of_read_limit"] =
+      r["gbps_best"].get<double>() / r["read_gbps_at_footprint"].get<double>();
   if (M <= 8) {  // ... and, for weight-bound shapes, from DRAM with cold caches
     CacheFlusher flush(kFlushBytes);
     const Timing cold = time_ms(i2t, kMinRepeats, options.min_seconds, [&] { flush(); });
@@ -129,8 +140,9 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
   std::vector<KernelBenchShape> shapes;
   for (const auto& s : kernel_bench_shapes())
     if (s.name.find(options.filter) != std::string::npos) shapes.push_back(s);
-  CHIMERA_CHECK(!shapes.empty(), "bench kernels: --filter '", options.filter,
-                "' matches no shape; the names start with 'resnet20', 'gemv' or 'gemm'");
+  CHIMERA_CHECK(
+      !shapes.empty(), "bench kernels: --filter '", options.filter,
+      "' matches no shape; the names start with 'resnet20', 'gemv', 'gemm' or 'bitnet.cpp'");
   char line[512];
   if (!options.json) {
     const Bandwidth copy = copy_gbps(int64_t{256} << 20), dram = read_gbps(kDramBytes);
@@ -143,10 +155,9 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
     out << line;
     out << "ms, GOPS, x f32, x int8: medians; min, GB/s (packed weights), xbest: fastest runs; "
            "roof: best read GB/s at the packed footprint; cold: GB/s from DRAM\n";
-    std::snprintf(line, sizeof line,
-                  "%-46s %6s %5s %5s %8s %8s %7s %6s %7s %7s %7s %6s %5s %5s\n", "shape", "M",
-                  "N", "K", "ms", "min", "GOPS", "GB/s", "x f32", "x int8", "xbest", "roof",
-                  "share", "cold");
+    std::snprintf(line, sizeof line, "%-46s %6s %5s %5s %8s %8s %7s %6s %7s %7s %7s %6s %5s %5s\n",
+                  "shape", "M", "N", "K", "ms", "min", "GOPS", "GB/s", "x f32", "x int8", "xbest",
+                  "roof", "share", "cold");
     out << line;
   }
   for (const auto& shape : shapes) {
@@ -155,9 +166,9 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
       out << r.dump() << std::endl;
       continue;
     }
-    const std::string cold =
-        r.contains("gbps_cold_best") ? std::to_string(std::lround(r["gbps_cold_best"].get<double>()))
-                                     : "-";
+    const std::string cold = r.contains("gbps_cold_best")
+                                 ? std::to_string(std::lround(r["gbps_cold_best"].get<double>()))
+                                 : "-";
     std::snprintf(line, sizeof line,
                   "%-46s %6lld %5lld %5lld %8.4f %8.4f %7.1f %6.1f %7.2f %7.2f %7.2f %6.1f %4.0f%% "
                   "%5s\n",

@@ -1,7 +1,8 @@
 // `chimera bench kernels`: the packed ternary GEMM/GEMV (i2t_gemm) against float32 OpenBLAS
 // and int8 oneDNN on the shapes that matter here: the ResNet-20 convolutions at batch 128 as
-// implicit GEMMs, and LLM-sized layers (4096x4096, 11008x4096) at batch 1 and 8. A benchmark,
-// never a test: it checks the results agree, but the times are the output.
+// implicit GEMMs, LLM-sized layers (4096x4096, 11008x4096) at batch 1 and 8, and the shapes of
+// bitnet.cpp's published kernel table. A benchmark, never a test: it checks the results agree,
+// but the times are the output.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +25,9 @@ struct KernelBenchShape {
 std::vector<KernelBenchShape> kernel_bench_shapes();
 
 struct KernelBenchOptions {
-  bool json = false;          // one JSON object per shape instead of the table
-  std::string filter;         // only shapes whose name contains this
-  double min_seconds = 0.3;   // per timing: at least this long and at least 5 runs
+  bool json = false;         // one JSON object per shape instead of the table
+  std::string filter;        // only shapes whose name contains this
+  double min_seconds = 0.3;  // per timing: at least this long and at least 5 runs
 };
 
 // Times one shape; the record has name, rows (N), cols (K), batch (M), ms, gops, gbps,

@@ -86,9 +86,9 @@ DnnlInt8Matmul::DnnlInt8Matmul(int64_t M, int64_t N, int64_t K, const int8_t* A,
 DnnlInt8Matmul::~DnnlInt8Matmul() = default;
 
 void DnnlInt8Matmul::run() {
-  impl_->matmul.execute(impl_->stream, {{DNNL_ARG_SRC, impl_->src},
-                                        {DNNL_ARG_WEIGHTS, impl_->weights},
-                                        {DNNL_ARG_DST, impl_->dst}});
+  impl_->matmul.execute(
+      impl_->stream,
+      {{DNNL_ARG_SRC, impl_->src}, {DNNL_ARG_WEIGHTS, impl_->weights}, {DNNL_ARG_DST, impl_->dst}});
   impl_->stream.wait();
 }
 
@@ -96,7 +96,9 @@ const int32_t* DnnlInt8Matmul::result() const {
   return static_cast<const int32_t*>(impl_->dst.get_data_handle());
 }
 
-const char* DnnlInt8Matmul::implementation() const { return impl_->implementation.c_str(); }
+const char* DnnlInt8Matmul::implementation() const {
+  return impl_->implementation.c_str();
+}
 
 // ---------------------------------------------------------------- memory bandwidth
 

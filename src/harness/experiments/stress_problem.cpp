@@ -67,8 +67,8 @@ void StressMlp::visit_own(const ParamFn& on_param, const BufferFn&) {
 
 StressData make_stress_data(StressProblem problem, const StressShape& shape, int64_t seed,
                             int64_t steps, double noise_scale, double sparsity) {
-  // The reference seeds torch's global generator and two private ones from the same seed; our
-  // three streams come from one master so that data, weights and noise are independent.
+  // The reference draws data and weights from two torch generators seeded alike (noise from
+  // seed + 10000); ours are three streams split off one master, so all three are independent.
   Rng master(static_cast<uint64_t>(seed));
   Rng data_rng(master.next_u64()), init_rng(master.next_u64()), noise_rng(master.next_u64());
   const int64_t batch = shape.batch_size, in = shape.in_features;

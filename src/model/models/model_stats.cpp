@@ -28,8 +28,8 @@ ModelStats model_stats(const std::vector<TernaryLayer*>& layers) {
       entropy_from_ratios(s.global_zero_ratio, s.global_plus_ratio, s.global_minus_ratio);
   const double n = static_cast<double>(layers.size());
   for (double* mean : {&s.unweighted_mean_zero_ratio, &s.unweighted_mean_plus_ratio,
-                       &s.unweighted_mean_minus_ratio, &s.unweighted_mean_effective_bits,
-                       &s.gamma, &s.alpha_used_mean, &s.alpha_target_mean})
+                       &s.unweighted_mean_minus_ratio, &s.unweighted_mean_effective_bits, &s.gamma,
+                       &s.alpha_used_mean, &s.alpha_target_mean})
     *mean /= n;
   return s;
 }

@@ -13,9 +13,12 @@ ModelMode parse_model_mode(const std::string& s) {
 
 const char* model_mode_name(ModelMode m) {
   switch (m) {
-    case ModelMode::fp32_baseline: return "fp32_baseline";
-    case ModelMode::strict_bitnet: return "strict_bitnet";
-    case ModelMode::chimera: return "chimera";
+    case ModelMode::fp32_baseline:
+      return "fp32_baseline";
+    case ModelMode::strict_bitnet:
+      return "strict_bitnet";
+    case ModelMode::chimera:
+      return "chimera";
   }
   return "?";
 }
@@ -24,8 +27,8 @@ namespace {
 
 BitLayerOptions ternary_options(const ResNet20Options& o) {
   BitLayerOptions layer = o.layer;
-  layer.quant_mode = o.mode == ModelMode::strict_bitnet ? QuantMode::strict_bitnet
-                                                        : QuantMode::chimera;
+  layer.quant_mode =
+      o.mode == ModelMode::strict_bitnet ? QuantMode::strict_bitnet : QuantMode::chimera;
   return layer;
 }
 
@@ -74,8 +77,7 @@ Var run_stage(std::vector<std::unique_ptr<BasicBlock>>& stage, Var x) {
 
 }  // namespace
 
-BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, const ResNet20Options& o,
-                       Rng& rng)
+BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, const ResNet20Options& o, Rng& rng)
     : conv1(make_conv(in, out, 3, stride, false, o, rng)),
       bn1(out),
       conv2(make_conv(out, out, 3, 1, false, o, rng)),

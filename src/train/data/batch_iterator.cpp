@@ -29,9 +29,8 @@ BatchIterator::BatchIterator(const Dataset& data, const BatchOptions& options, i
   CHIMERA_CHECK(options.max_batches >= 0, "max batches must be >= 0 (0 = all), got ",
                 options.max_batches);
   CHIMERA_CHECK(data.images.dim() == 4 && data.images.size(1) == 3 &&
-                    data.images.dtype() == DType::f32 &&
-                    data.labels.dim() == 1 && data.labels.dtype() == DType::i64 &&
-                    data.images.size(0) == data.labels.size(0),
+                    data.images.dtype() == DType::f32 && data.labels.dim() == 1 &&
+                    data.labels.dtype() == DType::i64 && data.images.size(0) == data.labels.size(0),
                 "a dataset needs f32 images [N, 3, H, W] and i64 labels [N], got images ",
                 shape_str(data.images.shape()), " and labels ", shape_str(data.labels.shape()));
   const int64_t n = data.size();
@@ -63,6 +62,7 @@ std::optional<Batch> BatchIterator::next() {
   if (next_index_ >= num_batches_) return std::nullopt;
   const int64_t index = next_index_++;
   if (!options_.prefetch) return make_batch(index);
+  if (!pending_.valid()) launch(index);  // the previous batch threw: nothing is in flight
   Batch batch = pending_.get();
   if (next_index_ < num_batches_) launch(next_index_);
   return batch;
@@ -72,8 +72,8 @@ std::optional<Batch> BatchIterator::next() {
 Batch BatchIterator::make_batch(int64_t index) const {
   const int64_t begin = index * options_.batch_size;
   const int64_t count = std::min(options_.batch_size, data_.size() - begin);
-  const int64_t channels = data_.images.size(1), h = data_.images.size(2),
-                w = data_.images.size(3), image = channels * h * w;
+  const int64_t channels = data_.images.size(1), h = data_.images.size(2), w = data_.images.size(3),
+                image = channels * h * w;
   Batch batch{Tensor({count, channels, h, w}), Tensor({count}, DType::i64)};
   const float* src_images = data_.images.f32();
   const int64_t* src_labels = data_.labels.data<int64_t>();

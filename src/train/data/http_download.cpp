@@ -39,8 +39,8 @@ void download_file(const std::string& url, const std::string& path) {
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
   File file(std::fopen(path.c_str(), "wb"));
-  CHIMERA_CHECK(file != nullptr, "cannot create '", path, "' for the download: ",
-                std::strerror(errno));
+  CHIMERA_CHECK(file != nullptr, "cannot create '", path,
+                "' for the download: ", std::strerror(errno));
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   CHIMERA_CHECK(curl != nullptr, "cannot start libcurl to download '", url, "'");
   char error[CURL_ERROR_SIZE] = "";
@@ -64,12 +64,12 @@ void download_file(const std::string& url, const std::string& path) {
   if (code == CURLE_WRITE_ERROR && sink.write_errno != 0)
     CHIMERA_FAIL("downloading '", url, "' failed writing '", path,
                  "': ", std::strerror(sink.write_errno));
-  CHIMERA_CHECK(code == CURLE_OK, "cannot download '", url, "': ",
-                error[0] != '\0' ? error : curl_easy_strerror(code),
+  CHIMERA_CHECK(code == CURLE_OK, "cannot download '", url,
+                "': ", error[0] != '\0' ? error : curl_easy_strerror(code),
                 code == CURLE_PARTIAL_FILE ? " (the transfer ended early; retry)"
                                            : " (check the URL and the network)");
-  CHIMERA_CHECK(std::fflush(file.get()) == 0, "writing '", path, "' failed: ",
-                std::strerror(errno));
+  CHIMERA_CHECK(std::fflush(file.get()) == 0, "writing '", path,
+                "' failed: ", std::strerror(errno));
 }
 
 std::string md5_file_hex(const std::string& path) {

@@ -13,8 +13,8 @@ namespace chimera {
 namespace {
 
 constexpr int kMinSize = 10, kMaxSize = 18;  // shape side in pixels
-constexpr int kMinContrast = 240;             // |fg - bg| summed over R, G, B
-constexpr double kNoiseStd = 10.0;            // pixel noise, in 0..255 units
+constexpr int kMinContrast = 240;            // |fg - bg| summed over R, G, B
+constexpr double kNoiseStd = 10.0;           // pixel noise, in 0..255 units
 
 uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -27,16 +27,26 @@ bool in_shape(int label, int u, int v, int s) {
   const double cu = u + 0.5 - s / 2.0, cv = v + 0.5 - s / 2.0;  // from the box centre
   const double r = std::sqrt(cu * cu + cv * cv), outer = s / 2.0;
   switch (label) {
-    case 0: return true;
-    case 1: return u < 2 || v < 2 || u >= s - 2 || v >= s - 2;
-    case 2: return r <= outer;
-    case 3: return r <= outer && r >= outer - 2.2;
-    case 4: return std::abs(cu) <= 1.5 || std::abs(cv) <= 1.5;
-    case 5: return std::abs(u - v) <= 1 || std::abs(u + v - (s - 1)) <= 1;
-    case 6: return (u / 2) % 2 == 0;
-    case 7: return (v / 2) % 2 == 0;
-    case 8: return std::abs(cv) <= (u + 1) / 2.0;  // apex at the top
-    default: return (u / 3 + v / 3) % 2 == 0;
+    case 0:
+      return true;
+    case 1:
+      return u < 2 || v < 2 || u >= s - 2 || v >= s - 2;
+    case 2:
+      return r <= outer;
+    case 3:
+      return r <= outer && r >= outer - 2.2;
+    case 4:
+      return std::abs(cu) <= 1.5 || std::abs(cv) <= 1.5;
+    case 5:
+      return std::abs(u - v) <= 1 || std::abs(u + v - (s - 1)) <= 1;
+    case 6:
+      return (u / 2) % 2 == 0;
+    case 7:
+      return (v / 2) % 2 == 0;
+    case 8:
+      return std::abs(cv) <= (u + 1) / 2.0;  // apex at the top
+    default:
+      return (u / 3 + v / 3) % 2 == 0;
   }
 }
 
@@ -59,8 +69,8 @@ void draw_image(int label, Rng& rng, uint8_t* planes) {
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < kCifarSide; ++y)
       for (int x = 0; x < kCifarSide; ++x) {
-        const bool inside = y >= y0 && y < y0 + s && x >= x0 && x < x0 + s &&
-                            in_shape(label, y - y0, x - x0, s);
+        const bool inside =
+            y >= y0 && y < y0 + s && x >= x0 && x < x0 + s && in_shape(label, y - y0, x - x0, s);
         const double value = (inside ? fg[c] : bg[c]) + kNoiseStd * rng.normal();
         planes[(c * kCifarSide + y) * kCifarSide + x] =
             static_cast<uint8_t>(std::clamp(std::nearbyint(value), 0.0, 255.0));

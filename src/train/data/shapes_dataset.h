@@ -15,8 +15,8 @@
 namespace chimera {
 
 inline constexpr std::array<const char*, 10> kShapeClassNames = {
-    "square",           "square_outline", "disc",    "ring",     "plus",
-    "diagonal_cross",   "h_stripes",      "v_stripes", "triangle", "checkerboard"};
+    "square",         "square_outline", "disc",      "ring",     "plus",
+    "diagonal_cross", "h_stripes",      "v_stripes", "triangle", "checkerboard"};
 
 // `count` images labelled index mod 10. Image i depends only on (seed, split, i), so a smaller
 // set is a prefix of a larger one, and the train (split 0) and test (split 1) sets differ.

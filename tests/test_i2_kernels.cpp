@@ -177,10 +177,16 @@ TEST_P(I2tGemmIsa, MatchesScalarAndUnpackedOnShapeMixes) {
     }
 }
 
+// Every path (GEMV, tiles, panel, and tiles for large M with K past the panel's limit).
 TEST_P(I2tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
   Rng rng(23);
-  for (const auto& [M, N, K] :
-       {std::tuple{1, 9, 129}, {5, 7, 33}, {17, 9, 200}, {70, 31, 129}, {1, 1, 1}, {100, 5, 300}}) {
+  for (const auto& [M, N, K] : {std::tuple{1, 9, 129},
+                                {5, 7, 33},
+                                {17, 9, 200},
+                                {70, 31, 129},
+                                {1, 1, 1},
+                                {100, 5, 300},
+                                {130, 5, 8200}}) {
     SCOPED_TRACE(shape_name(M, N, K));
     Problem p(rng, M, N, K, /*pad_a=*/5);
     const auto c = p.run(GetParam(), /*pad_c=*/3);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/kernels/i2_layout.h"
+#include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/i8t_gemm.h"
 
 namespace chimera {
@@ -52,19 +54,18 @@ void transpose_i8(const int8_t* cols, int64_t K, int64_t P, int8_t* rows) {
     for (int64_t p = 0; p < P; ++p) rows[p * K + k] = cols[k * P + p];
 }
 
-}  // namespace
-
 // Per group and chunk of samples: lower each sample to cols [k, p] (im2col), transpose to rows
-// [p, k] so the GEMM reads contiguous K, then one i8t_gemm over all pixels of the chunk:
-// out[s * P + p][co] = sum_k rows[s * P + p][k] * wq_g[co][k]; finally scatter out to NCHW.
-void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+// [p, k] so the GEMM reads contiguous K, then one GEMM over all pixels of the chunk:
+// out[s * P + p][co] = sum_k rows[s * P + p][k] * w_group[co][k]; finally scatter out to NCHW.
+// gemm(M, group, rows, out) runs that product for M rows with the group's weights.
+template <class Gemm>
+void conv2d_lowered(const ConvGeometry& g, const int8_t* xq, int32_t* acc, const Gemm& gemm) {
   const int64_t K = g.k_size(), P = g.out_pixels(), cout_g = g.cout_g();
   const int64_t chunk =
       std::clamp<int64_t>(kChunkBytes / (P * (K + 4 * cout_g)), 1, std::max<int64_t>(g.n, 1));
   auto rows = std::make_unique_for_overwrite<int8_t[]>(chunk * P * K);
   auto out = std::make_unique_for_overwrite<int32_t[]>(chunk * P * cout_g);
   for (int64_t group = 0; group < g.p.groups; ++group) {
-    const int8_t* w_group = wq + group * cout_g * K;
     for (int64_t s0 = 0; s0 < g.n; s0 += chunk) {
       const int64_t samples = std::min(chunk, g.n - s0);
 #pragma omp parallel if (samples > 1)
@@ -76,7 +77,7 @@ void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32
           transpose_i8(cols.get(), K, P, rows.get() + s * P * K);
         }
       }
-      i8t_gemm(samples * P, cout_g, K, rows.get(), K, w_group, K, out.get(), cout_g);
+      gemm(samples * P, group, rows.get(), out.get());
 #pragma omp parallel for schedule(static) if (samples * cout_g > 1)
       for (int64_t sc = 0; sc < samples * cout_g; ++sc) {
         const int64_t s = sc / cout_g, co = sc % cout_g;
@@ -86,6 +87,22 @@ void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32
       }
     }
   }
+}
+
+}  // namespace
+
+void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+  const int64_t K = g.k_size(), cout_g = g.cout_g();
+  conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
+    i8t_gemm(M, cout_g, K, rows, K, wq + group * cout_g * K, K, out, cout_g);
+  });
+}
+
+void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, int32_t* acc) {
+  const int64_t K = g.k_size(), cout_g = g.cout_g();
+  conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
+    i2t_gemm(M, cout_g, K, rows, K, w_i2 + i2_packed_bytes(group * cout_g, K), out, cout_g);
+  });
 }
 
 }  // namespace chimera

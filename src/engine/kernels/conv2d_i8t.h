@@ -1,4 +1,5 @@
-// Integer convolution of BitConv2d: int8 activations times ternary weights, exact int32 sums.
+// Integer convolution of BitConv2d: int8 activations times ternary weights (int8 codes, or
+// packed 2-bit codes for inference from a model file), exact int32 sums.
 #pragma once
 
 #include <cstdint>
@@ -11,5 +12,10 @@ namespace chimera {
 // acc [N, C_out, OH, OW] int32, overwritten. Geometry from conv_geometry(); groups, stride,
 // padding and dilation as there. Lowered with im2col, multiplied with i8t_gemm.
 void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc);
+
+// The same product with the weights packed in the i2 layout (i2_layout.h), seen as the matrix
+// [C_out, C_in/groups * kh * kw] (i2_packed_bytes(C_out, that) bytes); multiplied with
+// i2t_gemm, it gives exactly the integers of conv2d_i8t on the unpacked codes.
+void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, int32_t* acc);
 
 }  // namespace chimera

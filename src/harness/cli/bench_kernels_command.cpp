@@ -1,6 +1,5 @@
 // `chimera bench kernels`: timings of the packed ternary kernels against float32 and int8
-// baselines. "bench" is a group shared with other benchmarks: whichever registers first creates
-// it, the others find it (registered under "bench <name>", so the registry keeps them all).
+// baselines.
 #include <iostream>
 
 #include "harness/cli/commands.h"
@@ -14,11 +13,8 @@ static void register_bench(CLI::App& app) {
     KernelBenchOptions options;
   };
   static Args args;
-  const auto found = app.get_subcommands([](CLI::App* c) { return c->get_name() == "bench"; });
-  CLI::App* bench = found.empty() ? app.add_subcommand("bench", "benchmarks (timings, not tests)")
-                                  : found.front();
-  bench->require_subcommand(1);
-  auto* cmd = bench->add_subcommand(
+  CLI::App& bench = command_group(app, "bench", "benchmarks (timings, not tests)");
+  auto* cmd = bench.add_subcommand(
       "kernels",
       "packed ternary GEMV/GEMM (i2t_gemm) vs float32 OpenBLAS and int8 oneDNN: ResNet-20 convs "
       "at batch 128 as implicit GEMMs, 4096x4096 and 11008x4096 at batch 1 and 8, bitnet.cpp's "

@@ -15,6 +15,10 @@ struct CommandRegistration {
 // Adds every registered subcommand to `app`, in name order (stable --help).
 void register_commands(CLI::App& app);
 
+// The subcommand group `name` ("bench"), created by whichever command registers first; its
+// members register as "<group> <name>" so the registry keeps them all.
+CLI::App& command_group(CLI::App& app, const char* name, const char* description);
+
 // --threads N (default: all cores), shared by every subcommand that computes.
 void add_threads_option(CLI::App& cmd, int& threads);
 void apply_threads(int threads);

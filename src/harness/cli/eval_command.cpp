@@ -13,9 +13,10 @@ static void register_eval(CLI::App& app) {
     bool json = false;
   };
   static Args a;
-  auto* cmd = app.add_subcommand("eval", "evaluate a checkpoint on the test split");
-  cmd->add_option("--checkpoint", a.eval.checkpoint, "a checkpoint or a state dict in safetensors")
-      ->required();
+  auto* cmd =
+      app.add_subcommand("eval", "evaluate a checkpoint or an exported model on the test split");
+  cmd->add_option("--checkpoint", a.eval.checkpoint, "a checkpoint or a state dict in safetensors");
+  cmd->add_option("--model", a.eval.model, "a model file from `chimera export`");
   cmd->add_option("--dataset-root", a.eval.dataset_root, "folder with the CIFAR-10 binary batches");
   cmd->add_flag("--synthetic", a.eval.synthetic, "the reference's Gaussian smoke data");
   cmd->add_option("--batch-size", a.eval.batch_size,
@@ -23,7 +24,8 @@ static void register_eval(CLI::App& app) {
   cmd->add_option("--max-batches", a.eval.max_batches, "cap on batches (0 = all)")
       ->capture_default_str();
   cmd->add_option("--seed", a.eval.seed, "seed of the --synthetic data")->capture_default_str();
-  cmd->add_option("--mode", a.eval.mode, "model mode when the checkpoint does not record it");
+  cmd->add_option("--mode", a.eval.mode,
+                  "model mode when the checkpoint does not record it (--checkpoint only)");
   cmd->add_flag("--json", a.json, "print one JSON object");
   add_threads_option(*cmd, a.threads);
   cmd->callback([] {

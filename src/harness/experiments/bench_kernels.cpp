@@ -82,9 +82,9 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
   auto i2t = [&] { i2t_gemm(M, N, K, a.data(), K, packed.data(), c.data(), N); };
   const Timing t = time_ms(i2t, kMinRepeats, options.min_seconds);
   F32Matmul f32(M, N, K, a.data(), w.data());
-  const Timing f32_t = time_ms([&] { f32.run(); }, kMinRepeats, options.min_seconds);
+  const Timing f32_time = time_ms([&] { f32.run(); }, kMinRepeats, options.min_seconds);
   DnnlInt8Matmul int8(M, N, K, a.data(), w.data());
-  const Timing int8_t_ = time_ms([&] { int8.run(); }, kMinRepeats, options.min_seconds);
+  const Timing int8_time = time_ms([&] { int8.run(); }, kMinRepeats, options.min_seconds);
 
   i2t();
   for (int64_t i = 0; i < M * N; ++i)
@@ -108,14 +108,14 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
   r["gbps_best"] = gb / (t.min_ms * 1e-3);
   // Everything the kernel must move at least once: weights, activations, int32 outputs.
   r["traffic_gbps"] = (gb + (M * K + 4.0 * M * N) / 1e9) / (t.median_ms * 1e-3);
-  r["f32_ms"] = f32_t.median_ms;
-  r["f32_ms_min"] = f32_t.min_ms;
-  r["int8_ms"] = int8_t_.median_ms;
-  r["int8_ms_min"] = int8_t_.min_ms;
-  r["speedup_vs_f32"] = f32_t.median_ms / t.median_ms;
-  r["speedup_vs_int8"] = int8_t_.median_ms / t.median_ms;
-  r["speedup_vs_f32_best"] = f32_t.min_ms / t.min_ms;
-  r["speedup_vs_int8_best"] = int8_t_.min_ms / t.min_ms;
+  r["f32_ms"] = f32_time.median_ms;
+  r["f32_ms_min"] = f32_time.min_ms;
+  r["int8_ms"] = int8_time.median_ms;
+  r["int8_ms_min"] = int8_time.min_ms;
+  r["speedup_vs_f32"] = f32_time.median_ms / t.median_ms;
+  r["speedup_vs_int8"] = int8_time.median_ms / t.median_ms;
+  r["speedup_vs_f32_best"] = f32_time.min_ms / t.min_ms;
+  r["speedup_vs_int8_best"] = int8_time.min_ms / t.min_ms;
   r["onednn_impl"] = int8.implementation();
   // The limit for streaming the packed weights with them in the caches (the timing loop keeps
   // them there when they fit) ...

@@ -1,5 +1,6 @@
 #include "harness/experiments/eval_checkpoint.h"
 
+#include "model/models/resnet20_file.h"
 #include "train/data/cifar_loader.h"
 #include "train/data/smoke_data.h"
 #include "train/trainer/evaluate.h"
@@ -36,11 +37,11 @@ std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
 
 // The smoke data's test images follow its training images in one random stream, so the set a
 // training run evaluated on is rebuilt from that run's recorded sizes and seed when present.
-static Dataset synthetic_test_set(const Checkpoint& c, const EvalArgs& a) {
+static Dataset synthetic_test_set(const Json& arguments, const EvalArgs& a) {
   int64_t train_batch = a.batch_size.value_or(128), train_batches = 1, seed = a.seed;
   int64_t eval_batch = train_batch, eval_batches = std::max<int64_t>(a.max_batches, 1);
-  if (c.metadata.contains("arguments")) {
-    const nlohmann::json& r = c.metadata.at("arguments");
+  if (arguments.is_object()) {
+    const Json& r = arguments;
     train_batch = r.value("batch_size", train_batch);
     train_batches = r.value("max_batches", train_batches);
     eval_batch = a.batch_size.value_or(r.value("eval_batch_size", eval_batch));
@@ -58,12 +59,30 @@ Json eval_checkpoint(const EvalArgs& a) {
   CHIMERA_CHECK(a.batch_size.value_or(1) > 0, "--batch-size must be positive, got ",
                 a.batch_size.value_or(0));
   CHIMERA_CHECK(a.max_batches >= 0, "--max-batches must be >= 0, got ", a.max_batches);
-  const Checkpoint c = load_checkpoint(a.checkpoint);
+  CHIMERA_CHECK(a.checkpoint.empty() != a.model.empty(),
+                "pass exactly one of --checkpoint CKPT or --model MODEL");
+  CHIMERA_CHECK(a.model.empty() || !a.mode,
+                "--mode applies to --checkpoint only: a model file records its mode");
+  std::unique_ptr<ChimeraResNet20> model;
+  Json arguments;  // the training run's, when recorded
+  if (!a.checkpoint.empty()) {
+    const Checkpoint c = load_checkpoint(a.checkpoint);
+    model = model_from_checkpoint(c, a.mode);
+    if (c.metadata.contains("arguments")) arguments = c.metadata.at("arguments");
+  } else {
+    const ModelFile file = read_model_file(a.model);
+    try {
+      model = resnet20_from_file(file);
+    } catch (const Error& e) {
+      CHIMERA_FAIL("'", a.model, "': ", e.what());
+    }
+    arguments = file.description.value("arguments", Json());
+  }
   int64_t batch_size = a.batch_size.value_or(128);
-  if (!a.batch_size && c.metadata.contains("arguments"))
-    batch_size = c.metadata.at("arguments").value("eval_batch_size", batch_size);
-  auto model = model_from_checkpoint(c, a.mode);
-  const Dataset test = a.synthetic ? synthetic_test_set(c, a) : load_cifar(a.dataset_root).test;
+  if (!a.batch_size && arguments.is_object())
+    batch_size = arguments.value("eval_batch_size", batch_size);
+  const Dataset test =
+      a.synthetic ? synthetic_test_set(arguments, a) : load_cifar(a.dataset_root).test;
   const EvalResult r = evaluate(*model, test, batch_size, a.max_batches);
   return {{"test_loss", r.loss}, {"test_accuracy", r.accuracy}, {"examples", r.examples}};
 }

@@ -1,5 +1,6 @@
-// `chimera eval --checkpoint`: evaluation of a saved model on the test split. Takes our
-// checkpoints and state dicts saved from the reference's PyTorch model (same names).
+// `chimera eval`: evaluation of a saved model on the test split. Takes our checkpoints, state
+// dicts saved from the reference's PyTorch model (same names), and model files from
+// `chimera export` (packed ternary weights; the same logits as the checkpoint they came from).
 #pragma once
 
 #include <memory>
@@ -13,7 +14,8 @@
 namespace chimera {
 
 struct EvalArgs {
-  std::string checkpoint;
+  std::string checkpoint;  // exactly one of checkpoint and model
+  std::string model;
   std::string dataset_root;  // or synthetic
   bool synthetic = false;
   // Default: the training run's eval batch size when recorded, else 128. It matters for
@@ -21,7 +23,7 @@ struct EvalArgs {
   std::optional<int64_t> batch_size;
   int64_t max_batches = 0;
   int64_t seed = 7;  // synthetic data, unless the checkpoint records the run's own
-  std::optional<std::string> mode;  // default: the checkpoint's, else inferred
+  std::optional<std::string> mode;  // checkpoints only; default: the checkpoint's, else inferred
 };
 
 // The model a checkpoint describes: its recorded mode and first_last_fp32, or what its tensor
@@ -31,7 +33,8 @@ struct EvalArgs {
 std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& checkpoint,
                                                        const std::optional<std::string>& mode);
 
-// {"test_loss", "test_accuracy", "examples"}
+// {"test_loss", "test_accuracy", "examples"}. Batch size and --synthetic data come from the
+// training run's "arguments" (checkpoint metadata, or the model file's description) when present.
 Json eval_checkpoint(const EvalArgs& args);
 
 }  // namespace chimera

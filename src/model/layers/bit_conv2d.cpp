@@ -36,6 +36,9 @@ Var BitConv2d::forward(const Var& x) {
   const ConvGeometry g = conv_geometry(x.shape(), weight_master.shape(), params);
   Products p;
   p.integer = [g](const int8_t* xq, const int8_t* q, int32_t* acc) { conv2d_i8t(g, xq, q, acc); };
+  p.packed_integer = [g](const int8_t* xq, const uint8_t* q_i2, int32_t* acc) {
+    conv2d_i2t(g, xq, q_i2, acc);
+  };
   p.weight_grad = [g](const float* xq, const float* dz, float* dw) {
     conv2d_backward_weight_f32(g, xq, dz, dw);
   };

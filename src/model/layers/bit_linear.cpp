@@ -1,6 +1,7 @@
 #include "model/layers/bit_linear.h"
 
 #include "engine/kernels/gemm_f32.h"
+#include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/i8t_gemm.h"
 #include "model/layers/init.h"
 
@@ -29,6 +30,9 @@ Var BitLinear::forward(const Var& x) {
   Products p;
   p.integer = [=](const int8_t* xq, const int8_t* q, int32_t* acc) {
     i8t_gemm(B, out, in, xq, in, q, in, acc, out);
+  };
+  p.packed_integer = [=](const int8_t* xq, const uint8_t* q_i2, int32_t* acc) {
+    i2t_gemm(B, out, in, xq, in, q_i2, acc, out);
   };
   p.weight_grad = [=](const float* xq, const float* dz, float* dw) {
     gemm_f32(true, false, out, in, B, 1.0f, dz, out, xq, in, 0.0f, dw, in);

@@ -1,5 +1,7 @@
 #include "model/layers/ternary_layer.h"
 
+#include "model/quant/packed_ternary.h"
+
 namespace chimera {
 
 TernaryLayer::TernaryLayer(Init init, const BitLayerOptions& options)
@@ -14,14 +16,37 @@ void TernaryLayer::visit_own(const ParamFn& on_param, const BufferFn& on_buffer)
   on_buffer("forward_step", quant.forward_step);
 }
 
+QuantizedWeight TernaryLayer::eval_weight() {
+  return fixed_ ? fixed_->q : quant.quantize(weight_master.value(), false);
+}
+
+void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
+  CHIMERA_CHECK(q.codes.defined() && q.codes.shape() == weight_master.shape(),
+                "fixed ternary weight: codes must have the layer's weight shape ",
+                shape_str(weight_master.shape()), ", got ",
+                q.codes.defined() ? shape_str(q.codes.shape()) : "none");
+  const int64_t rows = q.codes.size(0);
+  FixedWeight fixed{q, {}};
+  // pack_ternary checks the dtype, the values and gamma.
+  fixed.i2 = pack_ternary(q.codes.reshape({rows, q.codes.numel() / rows}), q.gamma, PackFormat::i2)
+                 .payload;
+  fixed_ = std::move(fixed);
+  quant.finish_forward(q, false);  // stats describe the fixed weight before any forward
+}
+
 Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inner,
                                Products products) {
   const bool train = training();
   const int64_t channels = out_shape[1];
   QuantizedActivations act = quantize_activations(x.value(), quant.options.eps_beta);
-  QuantizedWeight q = quant.quantize(weight_master.value(), train);
+  CHIMERA_CHECK(!(fixed_ && train), "a ternary layer with a fixed weight (from a model file) ",
+                "runs in eval mode only; call eval() first");
+  QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
   Tensor acc(out_shape, DType::i32);
-  products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), acc.data<int32_t>());
+  if (fixed_)
+    products.packed_integer(act.codes.data<int8_t>(), fixed_->i2.data(), acc.data<int32_t>());
+  else
+    products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), acc.data<int32_t>());
   Tensor y(out_shape);
   scale_accumulators(acc, act.beta, q, bias ? bias->value() : Tensor(), channels, inner, y);
   quant.finish_forward(q, train);

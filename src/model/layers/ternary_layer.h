@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "model/layers/bit_layer.h"
 #include "model/layers/module.h"
@@ -23,6 +24,17 @@ class TernaryLayer : public Module {
   void visit_own(const ParamFn& on_param, const BufferFn& on_buffer) override;
   LayerStats last_stats() const { return quant.last_stats(weight_master.value()); }
 
+  // The ternary weight an eval-mode forward uses: the fixed one when set, else the quantization
+  // of weight_master with the current state (which stays unchanged).
+  QuantizedWeight eval_weight();
+
+  // Inference from stored weights (a model file): from now on the layer uses `q` (codes shaped
+  // like weight_master, gamma, alpha, clip) instead of quantizing weight_master, and its integer
+  // product runs on the codes packed in the i2 layout. weight_master and the quantizer state
+  // are no longer read; the layer runs in eval mode only (a training forward is an error).
+  void set_fixed_weight(const QuantizedWeight& q);
+  bool has_fixed_weight() const { return fixed_.has_value(); }
+
   Var weight_master;
   std::optional<Var> bias;
   TernaryWeightState quant;
@@ -33,6 +45,8 @@ class TernaryLayer : public Module {
   struct Products {
     // x_q (i8), q (i8 codes) -> int32 accumulators of shape out_shape
     std::function<void(const int8_t* xq, const int8_t* q, int32_t* acc)> integer;
+    // The same accumulators from q packed in the i2 layout as [out, fan_in] (fixed weights)
+    std::function<void(const int8_t* xq, const uint8_t* q_i2, int32_t* acc)> packed_integer;
     // x_q and dz as floats -> d(weight used), shaped like weight_master
     std::function<void(const float* xq, const float* dz, float* dw)> weight_grad;
     // clip * q and dz as floats -> d(x_q), shaped like x
@@ -43,6 +57,13 @@ class TernaryLayer : public Module {
   // through the quantizer; d x = input_grad(q, dz) / beta under activation_grad = ste (nothing
   // under none); d bias = dy summed over all but the channel axis.
   Var forward_with(const Var& x, const Shape& out_shape, int64_t inner, Products products);
+
+ private:
+  struct FixedWeight {
+    QuantizedWeight q;
+    std::vector<uint8_t> i2;  // q.codes packed, the layout i2t_gemm reads
+  };
+  std::optional<FixedWeight> fixed_;
 };
 
 }  // namespace chimera

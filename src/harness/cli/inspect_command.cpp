@@ -1,0 +1,27 @@
+#include <iostream>
+
+#include "harness/cli/commands.h"
+#include "harness/experiments/inspect_model.h"
+
+namespace chimera {
+
+static void register_inspect(CLI::App& app) {
+  struct Args {
+    std::string model;
+    bool json = false;
+  };
+  static Args a;
+  auto* cmd = app.add_subcommand(
+      "inspect", "show a model file's tensors, effective and actual bits, sizes and compression");
+  cmd->add_option("model", a.model, "a model file from `chimera export`")->required();
+  cmd->add_flag("--json", a.json, "print one JSON object");
+  cmd->callback([] {
+    const Json r = inspect_model(a.model);
+    if (a.json) std::cout << r.dump() << std::endl;
+    else std::cout << format_inspect(r);
+  });
+}
+
+static const CommandRegistration registration("inspect", register_inspect);
+
+}  // namespace chimera

@@ -8,23 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "test_util.h"
+
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
+using chimera::test::CliResult;
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(CHIMERA_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
-}
+CliResult run(const std::string& args) { return chimera::test::run_chimera(args); }
 
 int count_lines_with(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -34,16 +24,16 @@ int count_lines_with(const std::string& text, const std::string& needle) {
 }
 
 TEST(Cli, VersionAndHelp) {
-  const Result v = run("--version");
+  const CliResult v = run("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_NE(v.out.find("chimera 0."), std::string::npos) << v.out;
-  const Result h = run("--help");
+  const CliResult h = run("--help");
   EXPECT_EQ(h.code, 0);
   EXPECT_NE(h.out.find("smoke"), std::string::npos) << h.out;
 }
 
 TEST(Cli, SmokePrintsThreeRecordsAndPasses) {
-  const Result r = run("smoke --threads 1");
+  const CliResult r = run("smoke --threads 1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(count_lines_with(r.out, "[smoke] record_type=step mode=chimera seed=7 step="), 3);
   EXPECT_NE(r.out.find(" step=1 "), std::string::npos);
@@ -60,8 +50,8 @@ TEST(Cli, SameSeedSameThreadsSameResults) {
   std::filesystem::create_directories(dir);
   for (int threads : {1, 2}) {
     const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
-    const Result ra = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + a);
-    const Result rb = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + b);
+    const CliResult ra = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + a);
+    const CliResult rb = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + b);
     ASSERT_EQ(ra.code, 0) << ra.out;
     ASSERT_EQ(rb.code, 0) << rb.out;
     EXPECT_EQ(ra.out, rb.out);
@@ -98,15 +88,15 @@ TEST(Cli, SmokeJsonlHasTheReferenceFieldsSorted) {
 }
 
 TEST(Cli, BadInputIsAOneLineErrorWithNonZeroExit) {
-  const Result t = run("smoke --threads 0");
+  const CliResult t = run("smoke --threads 0");
   EXPECT_NE(t.code, 0);
   EXPECT_NE(t.out.find("--threads"), std::string::npos) << t.out;
-  const Result c = run("smoke --config /nonexistent/x.yaml");
+  const CliResult c = run("smoke --config /nonexistent/x.yaml");
   EXPECT_NE(c.code, 0);
   EXPECT_NE(c.out.find("/nonexistent/x.yaml"), std::string::npos) << c.out;
-  const Result u = run("no-such-command");
+  const CliResult u = run("no-such-command");
   EXPECT_NE(u.code, 0);
-  const Result l = run("smoke --log-jsonl /proc/forbidden/x.jsonl");
+  const CliResult l = run("smoke --log-jsonl /proc/forbidden/x.jsonl");
   EXPECT_NE(l.code, 0);
   EXPECT_NE(l.out.find("/proc/forbidden/x.jsonl"), std::string::npos) << l.out;
 }

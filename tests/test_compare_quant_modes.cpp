@@ -11,6 +11,7 @@
 
 #include "engine/io/safetensors.h"
 #include "golden.h"
+#include "test_util.h"
 #include "harness/experiments/compare_quant_modes.h"
 #include "harness/log/summary_record.h"
 
@@ -311,20 +312,8 @@ TEST(CompareQuantModes, InvalidOptionsNameTheFlag) {
 
 // ---- the program ----
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(CHIMERA_BINARY) + " compare-quant-modes " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
+test::CliResult run(const std::string& args) {
+  return test::run_chimera("compare-quant-modes " + args);
 }
 
 std::string read_text(const fs::path& path) {
@@ -337,7 +326,7 @@ std::string read_text(const fs::path& path) {
 TEST(CompareQuantModesCli, JsonlHasTheSpecFieldsSortedOneObjectPerLine) {
   const fs::path dir = temp_dir("fields");
   const fs::path log = dir / "sub" / "log.jsonl";  // parent folders are created
-  const Result r = run("--threads 1 --log-jsonl " + log.string());
+  const test::CliResult r = run("--threads 1 --log-jsonl " + log.string());
   ASSERT_EQ(r.code, 0) << r.out;
   const std::vector<std::string> lines = lines_of(read_text(log));
   ASSERT_EQ(lines.size(), 20u);
@@ -398,7 +387,7 @@ TEST(CompareQuantModesCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAl
   };
   for (const auto& [args, flag] : cases) {
     std::ofstream(log) << before;
-    const Result r = run(args + " --log-jsonl " + log.string());
+    const test::CliResult r = run(args + " --log-jsonl " + log.string());
     EXPECT_NE(r.code, 0) << args;
     EXPECT_NE(r.out.find(flag), std::string::npos) << args << ": " << r.out;
     EXPECT_EQ(read_text(log), before) << args << ": the log was touched";
@@ -406,7 +395,7 @@ TEST(CompareQuantModesCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAl
       EXPECT_EQ(lines_of(r.out).size(), 1u) << args << ": " << r.out;
     }
   }
-  const Result unwritable = run("--log-jsonl /proc/forbidden/x.jsonl");
+  const test::CliResult unwritable = run("--log-jsonl /proc/forbidden/x.jsonl");
   EXPECT_NE(unwritable.code, 0);
   EXPECT_NE(unwritable.out.find("--log-jsonl"), std::string::npos) << unwritable.out;
   EXPECT_NE(unwritable.out.find("/proc/forbidden/x.jsonl"), std::string::npos) << unwritable.out;
@@ -419,8 +408,8 @@ TEST(CompareQuantModesCli, SameSeedSameThreadsSameRecords) {
   for (int threads : {1, 2}) {
     const fs::path a = dir / "a.jsonl", b = dir / "b.jsonl";
     const std::string t = "--threads " + std::to_string(threads);
-    const Result ra = run(t + " --log-jsonl " + a.string());
-    const Result rb = run(t + " --log-jsonl " + b.string());
+    const test::CliResult ra = run(t + " --log-jsonl " + a.string());
+    const test::CliResult rb = run(t + " --log-jsonl " + b.string());
     ASSERT_EQ(ra.code, 0) << ra.out;
     ASSERT_EQ(rb.code, 0) << rb.out;
     EXPECT_EQ(ra.out, rb.out);
@@ -441,7 +430,7 @@ TEST(CompareQuantModesCli, SameSeedSameThreadsSameRecords) {
 TEST(CompareQuantModesCli, InitFromTheGoldenStartReproducesTheReference) {
   const fs::path dir = temp_dir("golden_cli");
   const fs::path log = dir / "log.jsonl";
-  const Result r = run("--threads 1 --activation-grad none --init-from " + golden_path("seed") +
+  const test::CliResult r = run("--threads 1 --activation-grad none --init-from " + golden_path("seed") +
                        " --log-jsonl " + log.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("[compare] status=passed"), std::string::npos);

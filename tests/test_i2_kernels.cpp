@@ -3,6 +3,8 @@
 // weights (all bit-exact: the sums are integers), odd shapes, strides, extreme values, threads.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <string>
 #include <tuple>
 #include <vector>
@@ -19,22 +21,7 @@
 namespace chimera {
 namespace {
 
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni})
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
-
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 std::string shape_name(int64_t M, int64_t N, int64_t K) {
   return "M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);

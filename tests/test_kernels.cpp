@@ -2,6 +2,8 @@
 // against float arithmetic on the same integers (also bit-exact: the sums stay below 2^24).
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cstdlib>
 #include <iterator>
 #include <string>
@@ -21,23 +23,7 @@ namespace {
 
 constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512vnni};
 
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : kAllIsas)
-    if (isa_supported(isa)) isas.push_back(isa);
-  return isas;
-}
-
-// Error message of fn(), or "" when it does not throw.
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 std::vector<int8_t> random_activations(Rng& rng, int64_t n) {
   std::vector<int8_t> v(n);

@@ -43,7 +43,9 @@ struct Variant {
   std::optional<double> alpha_override;  // what the target-bits controller would set
 };
 
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const Variant& v, std::ostream* os) {
+  *os << v.name;
+}
 
 const Variant kVariants[] = {{"fp32_baseline", ModelMode::fp32_baseline, false, std::nullopt},
                              {"strict_bitnet", ModelMode::strict_bitnet, false, std::nullopt},
@@ -254,8 +256,8 @@ TEST_P(BitIdentical, LogitsFromThePackedFileEqualTheSourceModelsEvalForward) {
   EXPECT_FALSE(loaded->training());
   const Tensor actual = eval_logits(*loaded, images);
   ASSERT_TRUE(bit_identical(actual, expected))
-      << variant.name << " " << pack_format_name(format) << ": first logit "
-      << actual.f32()[0] << " vs " << expected.f32()[0];
+      << variant.name << " " << pack_format_name(format) << ": first logit " << actual.f32()[0]
+      << " vs " << expected.f32()[0];
   // The loaded ternary layers run from their fixed weights alone.
   for (TernaryLayer* layer : loaded->quantized_layers()) {
     EXPECT_TRUE(layer->has_fixed_weight());
@@ -270,19 +272,20 @@ TEST_P(BitIdentical, LogitsFromThePackedFileEqualTheSourceModelsEvalForward) {
   EXPECT_EQ(b.alpha_used_mean, a.alpha_used_mean);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    FormatsAndModes, BitIdentical,
-    ::testing::Combine(::testing::ValuesIn(kVariants),
-                       ::testing::Values(PackFormat::i2, PackFormat::tq1, PackFormat::entropy)),
-    [](const auto& info) {
-      return std::string(std::get<0>(info.param).name) + "_" +
-             pack_format_name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(FormatsAndModes, BitIdentical,
+                         ::testing::Combine(::testing::ValuesIn(kVariants),
+                                            ::testing::Values(PackFormat::i2, PackFormat::tq1,
+                                                              PackFormat::entropy)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param).name) + "_" +
+                                  pack_format_name(std::get<1>(info.param));
+                         });
 
 TEST(ModelFile, TheControlledAlphaDecidesTheStoredCodes) {
   auto a = trained_model(kVariants[2]);
   auto b = trained_model(kVariants[3]);
-  const ModelFile fa = export_resnet20(*a, PackFormat::i2), fb = export_resnet20(*b, PackFormat::i2);
+  const ModelFile fa = export_resnet20(*a, PackFormat::i2),
+                  fb = export_resnet20(*b, PackFormat::i2);
   EXPECT_EQ(fb.ternary[5].second.alpha, 0.9);
   EXPECT_NE(fa.ternary[5].second.alpha, 0.9);
   EXPECT_NE(fa.ternary[5].second.packed.payload, fb.ternary[5].second.packed.payload);
@@ -358,18 +361,16 @@ TEST(ModelFile, InspectReportsBitsPerWeightForEachFormat) {
   EXPECT_GT(tq1, 1.6);
   EXPECT_LT(tq1, 1.62);
   const Json& es = reports["entropy"]["totals"];
-  EXPECT_NEAR(es["bits_per_weight"].get<double>(), es["layer_effective_bits"].get<double>(),
-              0.01);
+  EXPECT_NEAR(es["bits_per_weight"].get<double>(), es["layer_effective_bits"].get<double>(), 0.01);
   EXPECT_LE(es["layer_effective_bits"].get<double>(), es["effective_bits"].get<double>() + 1e-12);
   for (const auto& [name, r] : reports) {
     const Json& t = r["totals"];
-    EXPECT_EQ(t["file_bytes"].get<int64_t>(),
-              t["ternary_bytes"].get<int64_t>() + t["float_bytes"].get<int64_t>() +
-                  t["header_bytes"].get<int64_t>())
+    EXPECT_EQ(t["file_bytes"].get<int64_t>(), t["ternary_bytes"].get<int64_t>() +
+                                                  t["float_bytes"].get<int64_t>() +
+                                                  t["header_bytes"].get<int64_t>())
         << name;
     EXPECT_EQ(t["file_bytes"], fs::file_size(dir.path / name));
-    EXPECT_EQ(t["float32_bytes"].get<int64_t>(),
-              4 * (weights + t["float_values"].get<int64_t>()));
+    EXPECT_EQ(t["float32_bytes"].get<int64_t>(), 4 * (weights + t["float_values"].get<int64_t>()));
     EXPECT_GT(t["compression_vs_f32"].get<double>(), 8.0) << name;
   }
   const std::string text = format_inspect(i2);
@@ -402,18 +403,20 @@ TEST_P(Cli, ExportInspectAndEvalModelReproduceEvalCheckpoint) {
   const std::string extra = GetParam();
   TempDir dir("chimera_model_file_cli");
   const std::string d = dir.path.string();
-  const Result train = run("train-resnet --synthetic --batch-size 8 --eval-batch-size 8 "
-                           "--max-batches 2 --eval-max-batches 1 --epochs 1 --no-progress "
-                           "--controller-frequency batch --controller-affects alpha_override "
-                           "--save-checkpoint --run-name run --threads 2 --checkpoint-dir " +
-                           d + " " + extra);
+  const Result train =
+      run("train-resnet --synthetic --batch-size 8 --eval-batch-size 8 "
+          "--max-batches 2 --eval-max-batches 1 --epochs 1 --no-progress "
+          "--controller-frequency batch --controller-affects alpha_override "
+          "--save-checkpoint --run-name run --threads 2 --checkpoint-dir " +
+          d + " " + extra);
   ASSERT_EQ(train.code, 0) << train.out;
   const std::string ckpt = d + "/run.safetensors";
   const Result reference = run("eval --checkpoint " + ckpt + " --synthetic --json");
   ASSERT_EQ(reference.code, 0) << reference.out;
   for (const char* format : {"i2", "tq1", "entropy"}) {
     const std::string model = d + "/run." + format + ".chimera";
-    const Result exp = run("export --checkpoint " + ckpt + " --format " + format + " --out " + model);
+    const Result exp =
+        run("export --checkpoint " + ckpt + " --format " + format + " --out " + model);
     ASSERT_EQ(exp.code, 0) << exp.out;
     EXPECT_NE(exp.out.find("[export] wrote " + model), std::string::npos) << exp.out;
     const Result inspect = run("inspect " + model + " --json");

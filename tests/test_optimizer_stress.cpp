@@ -15,6 +15,7 @@
 
 #include "engine/threads.h"
 #include "golden.h"
+#include "test_util.h"
 #include "harness/experiments/optimizer_stress.h"
 #include "harness/experiments/optimizer_stress_records.h"
 #include "harness/experiments/optimizer_variants.h"
@@ -521,21 +522,7 @@ TEST(StressSuite, AppendsAllFourProblemsIntoOneTruncatedLog) {
 // ---------------------------------------------------------------------------------------------
 // The command line: flags, exit codes, nothing written on a bad value.
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run_binary(const std::string& args) {
-  const std::string cmd = std::string(CHIMERA_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
-}
+test::CliResult run_binary(const std::string& args) { return test::run_chimera(args); }
 
 TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlone) {
   TempDir dir("chimera_stress_cli");
@@ -558,18 +545,18 @@ TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlon
   for (const char* command : {"compare-optimizers", "stress-suite"}) {
     for (const auto& [flags, named] : cases) {
       { std::ofstream(log) << "{\"kept\":1}\n"; }
-      const Result r = run_binary(std::string(command) + " " + flags + " --log-jsonl " + log);
+      const test::CliResult r = run_binary(std::string(command) + " " + flags + " --log-jsonl " + log);
       EXPECT_NE(r.code, 0) << command << " " << flags;
       EXPECT_NE(r.out.find(named), std::string::npos) << command << " " << flags << ": " << r.out;
       EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"})
           << command << " " << flags;
     }
   }
-  const Result p = run_binary("compare-optimizers --problem nope --log-jsonl " + log);
+  const test::CliResult p = run_binary("compare-optimizers --problem nope --log-jsonl " + log);
   EXPECT_NE(p.code, 0);
   EXPECT_NE(p.out.find("--problem"), std::string::npos) << p.out;
   EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"});
-  const Result i = run_binary(
+  const test::CliResult i = run_binary(
       "compare-optimizers --init-from /nonexistent/i.safetensors "
       "--log-jsonl " +
       log);
@@ -577,7 +564,7 @@ TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlon
   EXPECT_NE(i.out.find("/nonexistent/i.safetensors"), std::string::npos) << i.out;
   EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"});
   EXPECT_NE(i.out.find("--init-from"), std::string::npos) << i.out;
-  const Result save = run_binary(
+  const test::CliResult save = run_binary(
       "compare-optimizers --save-init /proc/forbidden/i.safetensors "
       "--log-jsonl " +
       log);
@@ -585,20 +572,20 @@ TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlon
   EXPECT_NE(save.out.find("--save-init"), std::string::npos) << save.out;
   EXPECT_NE(save.out.find("/proc/forbidden/i.safetensors"), std::string::npos) << save.out;
   EXPECT_EQ(read_lines(log), std::vector<std::string>{"{\"kept\":1}"});
-  const Result w = run_binary("compare-optimizers --steps 1 --log-jsonl /proc/forbidden/x.jsonl");
+  const test::CliResult w = run_binary("compare-optimizers --steps 1 --log-jsonl /proc/forbidden/x.jsonl");
   EXPECT_NE(w.code, 0);
   EXPECT_NE(w.out.find("/proc/forbidden/x.jsonl"), std::string::npos) << w.out;
   EXPECT_EQ(w.out.find("[optimizer]"), std::string::npos) << w.out;  // nothing ran
-  const Result s = run_binary("stress-suite --steps 1 --log-jsonl /proc/forbidden/x.jsonl");
+  const test::CliResult s = run_binary("stress-suite --steps 1 --log-jsonl /proc/forbidden/x.jsonl");
   EXPECT_NE(s.code, 0);
   EXPECT_NE(s.out.find("--log-jsonl"), std::string::npos) << s.out;
-  const Result u = run_binary("stress-suite --problem saddle");  // the suite runs every problem
+  const test::CliResult u = run_binary("stress-suite --problem saddle");  // the suite runs every problem
   EXPECT_NE(u.code, 0);
 }
 
 TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
   TempDir dir("chimera_stress_cli_ok");
-  const Result h = run_binary("compare-optimizers --help");
+  const test::CliResult h = run_binary("compare-optimizers --help");
   EXPECT_EQ(h.code, 0);
   for (const char* flag :
        {"--steps", "--seed", "--batch-size", "--in-features", "--hidden-features", "--lr",
@@ -606,7 +593,7 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
         "--threads", "--config", "--init-from", "--save-init"})
     EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
 
-  const Result c = run_binary("compare-optimizers --threads 1 --problem saddle --log-jsonl " +
+  const test::CliResult c = run_binary("compare-optimizers --threads 1 --problem saddle --log-jsonl " +
                               dir.file("c.jsonl"));
   ASSERT_EQ(c.code, 0) << c.out;
   const std::vector<std::string> lines = read_lines(dir.file("c.jsonl"));
@@ -614,7 +601,7 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
   EXPECT_NE(c.out.find("[optimizer] optimizer_name=adam step=20 loss="), std::string::npos);
   EXPECT_TRUE(c.out.ends_with("\n[optimizer] status=passed\n")) << c.out;
 
-  const Result s = run_binary(
+  const test::CliResult s = run_binary(
       "stress-suite --threads 1 --steps 3 --timing-warmup-steps 1 "
       "--log-jsonl " +
       dir.file("s.jsonl"));

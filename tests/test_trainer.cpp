@@ -10,6 +10,7 @@
 #include "engine/threads.h"
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/train_resnet.h"
+#include "test_util.h"
 #include "train/trainer/checkpoint.h"
 
 namespace chimera {
@@ -17,14 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / name) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 TrainResnetArgs small_run(const fs::path& dir) {
   TrainResnetArgs a;

@@ -59,4 +59,11 @@ Isa active_isa() {
   return isa;
 }
 
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512vnni})
+    if (isa_supported(isa)) isas.push_back(isa);
+  return isas;
+}
+
 }  // namespace chimera

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace chimera {
 
@@ -12,6 +13,7 @@ enum class Isa { scalar, avx2, avx512vnni };
 const char* isa_name(Isa isa);  // "scalar", "avx2", "avx512vnni"
 bool isa_supported(Isa isa);    // cpuid (and OS register-state support) on this machine
 Isa best_isa();                 // the fastest supported path
+std::vector<Isa> supported_isas();  // every path this machine runs, scalar first
 
 // "avx2" -> Isa::avx2; an unknown name throws, listing the valid ones.
 Isa parse_isa(std::string_view name);

@@ -3,8 +3,6 @@
 // each mode), inspection numbers, and export -> inspect -> eval --model through the binary.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +16,7 @@
 #include "model/models/model_file.h"
 #include "model/models/resnet20_file.h"
 #include "model/quant/pack_tq1.h"
+#include "test_util.h"
 #include "train/optim/sgd.h"
 #include "train/trainer/train_step.h"
 
@@ -26,15 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / name) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::error_of;
+using test::TempDir;
 
 struct Variant {
   const char* name;
@@ -91,16 +83,6 @@ bool bit_identical(const Tensor& a, const Tensor& b) {
 std::string exported_bytes(const Variant& v, PackFormat format) {
   auto model = trained_model(v);
   return serialize_model_file(export_resnet20(*model, format, {{"note", "test"}}));
-}
-
-std::string expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
 }
 
 TEST(ModelFile, RoundTripKeepsEveryTensorAndTheDescription) {
@@ -161,7 +143,7 @@ TEST(ModelFile, AFlippedByteInATensorIsAChecksumErrorNamingIt) {
   // The last tensor in the file is the last float tensor: flip its final byte.
   std::string bad = bytes;
   bad.back() ^= 0x01;
-  const std::string e = expect_error([&] { parse_model_file(bad, "m.chimera"); });
+  const std::string e = error_of([&] { parse_model_file(bad, "m.chimera"); });
   EXPECT_NE(e.find("model file 'm.chimera'"), std::string::npos) << e;
   EXPECT_NE(e.find("tensor '" + file.floats.back().first + "'"), std::string::npos) << e;
   EXPECT_NE(e.find("checksum mismatch"), std::string::npos) << e;
@@ -171,12 +153,12 @@ TEST(ModelFile, AFlippedByteInATensorIsAChecksumErrorNamingIt) {
     header_bytes |= uint64_t{static_cast<uint8_t>(bytes[16 + i])} << (8 * i);
   bad = bytes;
   bad[kModelFileHeaderBytes + header_bytes + 50] ^= 0x40;
-  const std::string e2 = expect_error([&] { parse_model_file(bad, "m"); });
+  const std::string e2 = error_of([&] { parse_model_file(bad, "m"); });
   EXPECT_NE(e2.find("tensor 'conv1.weight': checksum mismatch"), std::string::npos) << e2;
   // A byte of the JSON header.
   bad = bytes;
   bad[kModelFileHeaderBytes + 10] ^= 0x01;
-  const std::string e3 = expect_error([&] { parse_model_file(bad, "m"); });
+  const std::string e3 = error_of([&] { parse_model_file(bad, "m"); });
   EXPECT_NE(e3.find("header checksum mismatch"), std::string::npos) << e3;
 }
 
@@ -194,12 +176,12 @@ TEST(ModelFile, TruncatedFilesAreErrors) {
   const std::string bytes = exported_bytes(kVariants[1], PackFormat::tq1);
   for (size_t n : {size_t{0}, size_t{7}, size_t{55}, size_t{56}, size_t{200}, bytes.size() / 2,
                    bytes.size() - 1}) {
-    const std::string e = expect_error([&] { parse_model_file(bytes.substr(0, n), "m"); });
+    const std::string e = error_of([&] { parse_model_file(bytes.substr(0, n), "m"); });
     EXPECT_NE(e.find("truncated"), std::string::npos) << n << ": " << e;
   }
   for (size_t n = 0; n < bytes.size(); n += 97)
     EXPECT_THROW(parse_model_file(bytes.substr(0, n), "m"), Error) << n;
-  const std::string e = expect_error([&] { parse_model_file(bytes + "x", "m"); });
+  const std::string e = error_of([&] { parse_model_file(bytes + "x", "m"); });
   EXPECT_NE(e.find("1 bytes after the last tensor"), std::string::npos) << e;
 }
 
@@ -207,17 +189,17 @@ TEST(ModelFile, WrongVersionAndBadMagicAreClearErrors) {
   const std::string bytes = exported_bytes(kVariants[0], PackFormat::i2);
   std::string bad = bytes;
   bad[8] = 2;
-  std::string e = expect_error([&] { parse_model_file(bad, "m.chimera"); });
+  std::string e = error_of([&] { parse_model_file(bad, "m.chimera"); });
   EXPECT_NE(e.find("format version 2, this build reads version 1"), std::string::npos) << e;
   bad = bytes;
   bad[0] = 'X';
-  e = expect_error([&] { parse_model_file(bad, "m.chimera"); });
+  e = error_of([&] { parse_model_file(bad, "m.chimera"); });
   EXPECT_NE(e.find("magic"), std::string::npos) << e;
   // A checkpoint is not a model file.
-  e = expect_error([&] { parse_model_file(std::string(100, '\0'), "ckpt.safetensors"); });
+  e = error_of([&] { parse_model_file(std::string(100, '\0'), "ckpt.safetensors"); });
   EXPECT_NE(e.find("'ckpt.safetensors'"), std::string::npos) << e;
   EXPECT_NE(e.find("magic"), std::string::npos) << e;
-  e = expect_error([] { read_model_file("/nonexistent/m.chimera"); });
+  e = error_of([] { read_model_file("/nonexistent/m.chimera"); });
   EXPECT_NE(e.find("cannot open '/nonexistent/m.chimera'"), std::string::npos) << e;
 }
 
@@ -226,19 +208,19 @@ TEST(ModelFile, ATensorSetThatIsNotTheRecordedModelIsAnError) {
   ModelFile file = export_resnet20(*model, PackFormat::i2);
   ModelFile wrong_mode = file;
   wrong_mode.description["model"]["first_last_fp32"] = true;
-  std::string e = expect_error([&] { resnet20_from_file(wrong_mode); });
+  std::string e = error_of([&] { resnet20_from_file(wrong_mode); });
   EXPECT_NE(e.find("no float32 tensor 'conv1.weight'"), std::string::npos) << e;
   ModelFile missing = file;
   missing.ternary.pop_back();
-  e = expect_error([&] { resnet20_from_file(missing); });
+  e = error_of([&] { resnet20_from_file(missing); });
   EXPECT_NE(e.find("no ternary tensor 'fc.weight'"), std::string::npos) << e;
   ModelFile extra = file;
   extra.floats.emplace_back("stray", Tensor({2}));
-  e = expect_error([&] { resnet20_from_file(extra); });
+  e = error_of([&] { resnet20_from_file(extra); });
   EXPECT_NE(e.find("holds"), std::string::npos) << e;
   ModelFile no_model = file;
   no_model.description.erase("model");
-  e = expect_error([&] { resnet20_from_file(no_model); });
+  e = error_of([&] { resnet20_from_file(no_model); });
   EXPECT_NE(e.find("\"model\" entry"), std::string::npos) << e;
 }
 
@@ -295,7 +277,7 @@ TEST(ModelFile, AFixedWeightLayerRefusesToTrain) {
   auto loaded =
       resnet20_from_file(parse_model_file(exported_bytes(kVariants[2], PackFormat::i2), "m"));
   loaded->train();
-  const std::string e = expect_error([&] { loaded->forward(Var(random_images(2, 8, 1))); });
+  const std::string e = error_of([&] { loaded->forward(Var(random_images(2, 8, 1))); });
   EXPECT_NE(e.find("eval mode only"), std::string::npos) << e;
 }
 
@@ -381,20 +363,10 @@ TEST(ModelFile, InspectReportsBitsPerWeightForEachFormat) {
 
 // ---- the binary: export -> inspect -> eval --model ----
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = test::CliResult;
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(CHIMERA_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
+  return test::run_chimera(args);
 }
 
 class Cli : public ::testing::TestWithParam<const char*> {};

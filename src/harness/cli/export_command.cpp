@@ -24,7 +24,8 @@ static void register_export(CLI::App& app) {
   cmd->add_flag("--json", a.json, "print one JSON object");
   cmd->callback([] {
     const Json r = export_checkpoint(a.exp);
-    if (a.json) std::cout << r.dump() << std::endl;
+    if (a.json)
+      std::cout << r.dump() << std::endl;
     else
       std::cout << "[export] wrote " << r["out"].get<std::string>() << ": "
                 << r["ternary_layers"].dump() << " ternary layers packed as "

@@ -17,8 +17,10 @@ static void register_inspect(CLI::App& app) {
   cmd->add_flag("--json", a.json, "print one JSON object");
   cmd->callback([] {
     const Json r = inspect_model(a.model);
-    if (a.json) std::cout << r.dump() << std::endl;
-    else std::cout << format_inspect(r);
+    if (a.json)
+      std::cout << r.dump() << std::endl;
+    else
+      std::cout << format_inspect(r);
   });
 }
 

@@ -17,8 +17,8 @@ Json export_checkpoint(const ExportArgs& a) {
   }
   const Checkpoint c = load_checkpoint(a.checkpoint);
   auto model = model_from_checkpoint(c, a.mode);
-  Json extra = {{"source",
-                 {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(read_file(a.checkpoint))}}}};
+  Json extra = {
+      {"source", {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(read_file(a.checkpoint))}}}};
   for (const char* key : {"arguments", "config", "metrics"})
     if (c.metadata.contains(key)) extra[key] = c.metadata.at(key);
   const ModelFile file = export_resnet20(*model, format, extra);

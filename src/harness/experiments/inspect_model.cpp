@@ -1,5 +1,6 @@
 #include "harness/experiments/inspect_model.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -11,7 +12,9 @@ namespace chimera {
 
 namespace {
 
-double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+double ratio(double a, double b) {
+  return b > 0 ? a / b : 0.0;
+}
 
 std::string format_line(const char* fmt, auto... values) {
   std::array<char, 256> buf;
@@ -97,35 +100,37 @@ std::string format_inspect(const Json& r) {
                      static_cast<long long>(m.value("num_classes", int64_t{0})),
                      d.value("pack_format", "?").c_str(), d.value("engine_version", "?").c_str());
   if (d.contains("source"))
-    out += format_line("source: %s (sha256 %.16s...)",
-                       d["source"].value("checkpoint", "?").c_str(),
+    out += format_line("source: %s (sha256 %.16s...)", d["source"].value("checkpoint", "?").c_str(),
                        d["source"].value("sha256", "?").c_str());
+  int w = 16;  // the name column fits every name
+  for (const char* table : {"ternary", "float"})
+    for (const Json& t : r[table])
+      w = std::max(w, static_cast<int>(t["name"].get<std::string>().size()));
   if (!r["ternary"].empty()) {
-    out += format_line("\n%-24s %-16s %8s %6s %8s %7s %8s %7s", "ternary layer", "shape",
+    out += format_line("\n%-*s %-16s %8s %6s %8s %7s %8s %7s", w, "ternary layer", "shape",
                        "weights", "zeros", "eff_bits", "bits/w", "bytes", "vs_f32");
     for (const Json& t : r["ternary"])
-      out += format_line("%-24s %-16s %8lld %6.3f %8.4f %7.4f %8lld %6.2fx",
-                         t["name"].get<std::string>().c_str(),
-                         shape_str(t["shape"].get<Shape>()).c_str(),
-                         static_cast<long long>(t["weights"].get<int64_t>()),
-                         t["zero_ratio"].get<double>(), t["effective_bits"].get<double>(),
-                         t["bits_per_weight"].get<double>(),
-                         static_cast<long long>(t["bytes"].get<int64_t>()),
-                         t["compression_vs_f32"].get<double>());
+      out += format_line(
+          "%-*s %-16s %8lld %6.3f %8.4f %7.4f %8lld %6.2fx", w,
+          t["name"].get<std::string>().c_str(), shape_str(t["shape"].get<Shape>()).c_str(),
+          static_cast<long long>(t["weights"].get<int64_t>()), t["zero_ratio"].get<double>(),
+          t["effective_bits"].get<double>(), t["bits_per_weight"].get<double>(),
+          static_cast<long long>(t["bytes"].get<int64_t>()), t["compression_vs_f32"].get<double>());
   }
-  out += format_line("\n%-24s %-16s %8s %8s", "float32 tensor", "shape", "values", "bytes");
+  out += format_line("\n%-*s %-16s %8s %8s", w, "float32 tensor", "shape", "values", "bytes");
   for (const Json& t : r["float"])
-    out += format_line("%-24s %-16s %8lld %8lld", t["name"].get<std::string>().c_str(),
+    out += format_line("%-*s %-16s %8lld %8lld", w, t["name"].get<std::string>().c_str(),
                        shape_str(t["shape"].get<Shape>()).c_str(),
                        static_cast<long long>(t["values"].get<int64_t>()),
                        static_cast<long long>(t["bytes"].get<int64_t>()));
   const Json& s = r["totals"];
   auto n = [&](const char* key) { return static_cast<long long>(s[key].get<int64_t>()); };
-  out += format_line("\ntotal: %lld ternary weights, effective bits %.4f (per layer %.4f), "
-                     "stored at %.4f bits/weight: %lld bytes (payload %lld)",
-                     n("ternary_weights"), s["effective_bits"].get<double>(),
-                     s["layer_effective_bits"].get<double>(), s["bits_per_weight"].get<double>(),
-                     n("ternary_bytes"), n("ternary_payload_bytes"));
+  out += format_line(
+      "\ntotal: %lld ternary weights, effective bits %.4f (per layer %.4f), "
+      "stored at %.4f bits/weight: %lld bytes (payload %lld)",
+      n("ternary_weights"), s["effective_bits"].get<double>(),
+      s["layer_effective_bits"].get<double>(), s["bits_per_weight"].get<double>(),
+      n("ternary_bytes"), n("ternary_payload_bytes"));
   out += format_line("       %lld float32 values: %lld bytes; header and description: %lld bytes",
                      n("float_values"), n("float_bytes"), n("header_bytes"));
   out += format_line("       file %lld bytes vs %lld as float32: %.2fx smaller", n("file_bytes"),

@@ -70,8 +70,8 @@ Shape parse_shape(const Json& j, const std::string& what) {
     CHIMERA_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, what,
                   ": shape sizes must be integers >= 0");
     shape.push_back(d.get<int64_t>());
-    CHIMERA_CHECK(shape.back() == 0 || numel <= (int64_t{1} << 40) / shape.back(), what,
-                  ": shape ", j.dump(), " is impossibly large");
+    CHIMERA_CHECK(shape.back() == 0 || numel <= (int64_t{1} << 40) / shape.back(), what, ": shape ",
+                  j.dump(), " is impossibly large");
     numel *= shape.back();
   }
   return shape;
@@ -85,9 +85,9 @@ TernaryTensor parse_ternary(const Json& entry, const std::string& bytes, const s
                 shape_str(t.shape));
   t.packed = parse_packed(bytes, what);
   const int64_t rows = t.shape[0], cols = shape_numel(t.shape) / rows;
-  CHIMERA_CHECK(t.packed.header.rows == rows && t.packed.header.cols == cols, what,
-                ": packed as [", t.packed.header.rows, ", ", t.packed.header.cols,
-                "] but the table says shape ", shape_str(t.shape), " ([", rows, ", ", cols, "])");
+  CHIMERA_CHECK(t.packed.header.rows == rows && t.packed.header.cols == cols, what, ": packed as [",
+                t.packed.header.rows, ", ", t.packed.header.cols, "] but the table says shape ",
+                shape_str(t.shape), " ([", rows, ", ", cols, "])");
   t.alpha = entry.at("alpha").get<double>();
   t.clip = entry.at("clip").get<float>();
   CHIMERA_CHECK(std::isfinite(t.alpha) && t.clip > 0.0f && t.clip <= 1.0f, what,
@@ -114,8 +114,12 @@ std::string serialize_model_file(const ModelFile& file) {
   std::string data;
   auto add = [&](const std::string& name, const char* kind, const Shape& shape,
                  const std::string& bytes) {
-    table.push_back({{"name", name}, {"kind", kind}, {"shape", shape}, {"offset", data.size()},
-                     {"bytes", bytes.size()}, {"sha256", sha256_hex(bytes)}});
+    table.push_back({{"name", name},
+                     {"kind", kind},
+                     {"shape", shape},
+                     {"offset", data.size()},
+                     {"bytes", bytes.size()},
+                     {"sha256", sha256_hex(bytes)}});
     data += bytes;
     return &table.back();
   };
@@ -160,8 +164,8 @@ ModelFile parse_model_file(const std::string& bytes, const std::string& source) 
   CHIMERA_CHECK(header_bytes <= after_fixed, what, ": truncated: the header needs ", header_bytes,
                 " bytes, the file has ", after_fixed, " after the fixed header");
   const char* header_start = bytes.data() + kModelFileHeaderBytes;
-  CHIMERA_CHECK(sha256_raw(header_start, header_bytes) == bytes.substr(kShaOffset, kShaBytes),
-                what, ": header checksum mismatch (the file is corrupt)");
+  CHIMERA_CHECK(sha256_raw(header_start, header_bytes) == bytes.substr(kShaOffset, kShaBytes), what,
+                ": header checksum mismatch (the file is corrupt)");
 
   ModelFile file;
   const size_t data_start = kModelFileHeaderBytes + header_bytes;
@@ -181,8 +185,8 @@ ModelFile parse_model_file(const std::string& bytes, const std::string& source) 
       const uint64_t size = entry.at("bytes").get<uint64_t>();
       CHIMERA_CHECK(offset == expected_offset, tensor, ": starts at data offset ", offset,
                     ", expected ", expected_offset, " (tensors lie back to back)");
-      CHIMERA_CHECK(size <= data_bytes - offset, tensor, ": truncated: needs data bytes [",
-                    offset, ", ", offset + size, "), the file has ", data_bytes);
+      CHIMERA_CHECK(size <= data_bytes - offset, tensor, ": truncated: needs data bytes [", offset,
+                    ", ", offset + size, "), the file has ", data_bytes);
       expected_offset += size;
       const std::string payload = bytes.substr(data_start + offset, size);
       CHIMERA_CHECK(sha256_hex(payload) == entry.at("sha256").get<std::string>(), tensor,

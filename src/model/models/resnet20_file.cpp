@@ -10,7 +10,8 @@ namespace {
 constexpr const char* kArchitecture = "resnet20";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Each ternary layer with its name ("layer1.0.conv1"), in module order.
@@ -51,7 +52,8 @@ void visit_inference_floats(ChimeraResNet20& model,
 }
 
 template <class T>
-const T* find_entry(const std::vector<std::pair<std::string, T>>& entries, const std::string& name) {
+const T* find_entry(const std::vector<std::pair<std::string, T>>& entries,
+                    const std::string& name) {
   for (const auto& [n, value] : entries)
     if (n == name) return &value;
   return nullptr;
@@ -91,16 +93,15 @@ ModelFile export_resnet20(ChimeraResNet20& model, PackFormat format, const nlohm
   visit_inference_floats(model, [&](const std::string& name, Tensor& t) {
     file.floats.emplace_back(name, t.clone());
   });
-  file.description = {
-      {"model",
-       {{"architecture", kArchitecture},
-        {"mode", model_mode_name(o.mode)},
-        {"first_last_fp32", o.first_last_fp32},
-        {"num_classes", o.num_classes},
-        {"eps_beta", o.layer.eps_beta},
-        {"batch_norm_eps", model.bn1.eps}}},
-      {"pack_format", pack_format_name(format)},
-      {"engine_version", CHIMERA_VERSION}};
+  file.description = {{"model",
+                       {{"architecture", kArchitecture},
+                        {"mode", model_mode_name(o.mode)},
+                        {"first_last_fp32", o.first_last_fp32},
+                        {"num_classes", o.num_classes},
+                        {"eps_beta", o.layer.eps_beta},
+                        {"batch_norm_eps", model.bn1.eps}}},
+                      {"pack_format", pack_format_name(format)},
+                      {"engine_version", CHIMERA_VERSION}};
   for (const auto& [key, value] : extra.items()) {
     CHIMERA_CHECK(!file.description.contains(key), "export: description key '", key,
                   "' is reserved");
@@ -155,8 +156,8 @@ std::unique_ptr<ChimeraResNet20> resnet20_from_file(const ModelFile& file) {
   CHIMERA_CHECK(floats_used == file.floats.size() && ternary_used == file.ternary.size(),
                 "model file: holds ", file.floats.size(), " float32 and ", file.ternary.size(),
                 " ternary tensors, a ", model_mode_name(options.mode),
-                options.first_last_fp32 ? " first_last_fp32" : "", " ResNet-20 reads ",
-                floats_used, " and ", ternary_used);
+                options.first_last_fp32 ? " first_last_fp32" : "", " ResNet-20 reads ", floats_used,
+                " and ", ternary_used);
   model->eval();
   return model;
 }

@@ -135,6 +135,11 @@ TEST(Trainer, EvalOfTheCheckpointReproducesTheRunsLastEvaluation) {
   TrainResnetArgs a = small_run(dir.path);
   a.save_checkpoint = true;
   a.run_name = "run";
+  // A non-default warm-up with the controller on alpha_target: the eval alpha depends on both,
+  // so the evaluation must take the run's config and controlled alphas from the checkpoint.
+  a.config.layer.warmup_steps = 3;
+  a.controller_affects = "alpha_target";
+  a.controller_frequency = "epoch";
   a.log_jsonl = (dir.path / "log.jsonl").string();
   std::ostringstream sink;
   train_resnet(a, sink);

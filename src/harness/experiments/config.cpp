@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 
@@ -46,9 +48,16 @@ void apply(const YAML::Node& map, const std::map<std::string, Setter>& setters,
 Config load_config(const std::string& path) {
   CHIMERA_CHECK(std::filesystem::is_regular_file(path), "config file '", path,
                 "' not found (pass --config PATH to an existing YAML file)");
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+Config parse_config(const std::string& yaml, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     CHIMERA_FAIL("config '", path, "' is not valid YAML: ", e.what());
   }

@@ -41,6 +41,8 @@ struct Config {
 // Reads a YAML file over the defaults. Unknown keys, wrong types and out-of-range values are
 // errors that name the key and the file.
 Config load_config(const std::string& path);
+// The same from YAML (or JSON) text; `source` names it in errors.
+Config parse_config(const std::string& text, const std::string& source);
 
 // The configuration as JSON with configs/default.yaml's keys (for checkpoint metadata).
 nlohmann::json config_to_json(const Config& config);

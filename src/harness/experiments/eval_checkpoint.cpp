@@ -1,5 +1,6 @@
 #include "harness/experiments/eval_checkpoint.h"
 
+#include "harness/experiments/config.h"
 #include "model/models/resnet20_file.h"
 #include "train/data/cifar_loader.h"
 #include "train/data/smoke_data.h"
@@ -27,6 +28,9 @@ std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
                 ternary ? "ternary" : "float", " layers but the mode is ", mode_name,
                 " (pass the right --mode)");
   options.first_last_fp32 = ternary && c.model.count("conv1.weight") != 0;
+  // The quantizer settings of the run (warm-up, alphas, eps, clip) decide the eval forward too.
+  if (c.metadata.contains("config"))
+    options.layer = parse_config(c.metadata.at("config").dump(), "checkpoint config metadata").layer;
   Rng rng(0);  // every value is overwritten by the checkpoint
   auto model = std::make_unique<ChimeraResNet20>(options, rng);
   model->load_state_dict(c.model);

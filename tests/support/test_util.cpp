@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace chimera::test {
 
@@ -18,7 +19,9 @@ CliResult run_chimera(const std::string& args) {
   return {WEXITSTATUS(status), out};
 }
 
-TempDir::TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
+// The process id keeps parallel ctest runs (one process per test) out of each other's folders.
+TempDir::TempDir(const std::string& name)
+    : path(std::filesystem::temp_directory_path() / (name + "." + std::to_string(::getpid()))) {
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
 }

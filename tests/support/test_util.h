@@ -27,7 +27,8 @@ std::string error_of(Fn fn) {
   return "";
 }
 
-// A fresh folder under the system's temporary directory, removed with everything in it.
+// A fresh folder of its own under the system's temporary directory, removed with everything in
+// it.
 struct TempDir {
   std::filesystem::path path;
   explicit TempDir(const std::string& name);

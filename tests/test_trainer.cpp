@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "engine/threads.h"
+#include "engine/io/safetensors.h"
+#include "train/data/shapes_dataset.h"
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/train_resnet.h"
 #include "test_util.h"
@@ -193,6 +195,36 @@ TEST(Trainer, InvalidArgumentsNameTheFlagAndWriteNothing) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line, "keep me") << "a failed start must not truncate the log";
+}
+
+}  // namespace
+}  // namespace chimera
+
+namespace chimera {
+namespace {
+
+TEST(Trainer, AStateDictWithoutMetadataNeedsOnlyTheControlledAlpha) {
+  // What a state dict saved from the reference's PyTorch model carries: names and tensors only.
+  set_num_threads(1);
+  TempDir dir("chimera_trainer_plain_state");
+  TrainResnetArgs a = small_run(dir.path);  // batch-frequency control of alpha_override
+  a.save_checkpoint = true;
+  a.run_name = "run";
+  std::ostringstream sink;
+  const TrainResnetResult run = train_resnet(a, sink);
+  const Checkpoint c = load_checkpoint(run.checkpoint_path);
+  const std::string plain = (dir.path / "plain.safetensors").string();
+  write_safetensors(plain, c.model);
+  write_synthetic_cifar((dir.path / "data").string(), 50, 20, 3);
+  EvalArgs e;
+  e.checkpoint = run.checkpoint_path;
+  e.dataset_root = (dir.path / "data").string();
+  const Json with_metadata = eval_checkpoint(e);
+  EXPECT_EQ(with_metadata["examples"], 20);
+  e.checkpoint = plain;
+  e.batch_size = 8;  // the run's eval batch size, which the plain file does not record
+  e.alpha_override = run.final_record["alpha_next_mean"].get<double>();
+  EXPECT_EQ(eval_checkpoint(e), with_metadata);
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ static void register_eval(CLI::App& app) {
   cmd->add_option("--seed", a.eval.seed, "seed of the --synthetic data")->capture_default_str();
   cmd->add_option("--mode", a.eval.mode,
                   "model mode when the checkpoint does not record it (--checkpoint only)");
+  cmd->add_option("--alpha-override", a.eval.alpha_override,
+                  "controlled alpha of every ternary layer, for state dicts without it (--checkpoint only)");
   cmd->add_flag("--json", a.json, "print one JSON object");
   add_threads_option(*cmd, a.threads);
   cmd->callback([] {

@@ -72,6 +72,7 @@ Json eval_checkpoint(const EvalArgs& a) {
   if (!a.checkpoint.empty()) {
     const Checkpoint c = load_checkpoint(a.checkpoint);
     model = model_from_checkpoint(c, a.mode);
+    if (a.alpha_override) model->set_alpha_override(*a.alpha_override);
     if (c.metadata.contains("arguments")) arguments = c.metadata.at("arguments");
   } else {
     const ModelFile file = read_model_file(a.model);

@@ -23,7 +23,10 @@ struct EvalArgs {
   std::optional<int64_t> batch_size;
   int64_t max_batches = 0;
   int64_t seed = 7;  // synthetic data, unless the checkpoint records the run's own
-  std::optional<std::string> mode;  // checkpoints only; default: the checkpoint's, else inferred
+  std::optional<std::string> mode;
+  // The controlled alpha of every ternary layer, for state dicts that do not carry it (the
+  // reference's keeps it outside the state dict); overrides the checkpoint's own.
+  std::optional<double> alpha_override;  // checkpoints only; default: the checkpoint's, else inferred
 };
 
 // The model a checkpoint describes: its recorded mode and first_last_fp32, or what its tensor

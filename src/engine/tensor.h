@@ -32,6 +32,8 @@ class Tensor {
   explicit Tensor(Shape shape, DType dtype = DType::f32);  // zero-filled
 
   static Tensor zeros(Shape shape, DType dtype = DType::f32) { return Tensor(std::move(shape), dtype); }
+  // Uninitialised contents: for outputs that are fully overwritten before they are read.
+  static Tensor empty(Shape shape, DType dtype = DType::f32);
   static Tensor full(Shape shape, float value);
   static Tensor scalar(float value);  // 0-d f32
   static Tensor from_vector(Shape shape, const std::vector<float>& values);

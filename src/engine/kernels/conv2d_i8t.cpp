@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
+#include <vector>
 
+#include "engine/kernels/conv2d_tap_rows.h"
 #include "engine/kernels/i2_layout.h"
 #include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/i8t_gemm.h"
+#include "engine/kernels/isa.h"
+#include "engine/kernels/quantize_i8.h"
 
 namespace chimera {
 namespace {
@@ -89,20 +94,130 @@ void conv2d_lowered(const ConvGeometry& g, const int8_t* xq, int32_t* acc, const
   }
 }
 
-}  // namespace
+// The direct kernel (conv2d_tap_rows.h) where the CPU has AVX-512 VNNI and the packed
+// activations stay addressable with 32-bit offsets.
+bool use_tap_rows(const ConvGeometry& g) {
+  static const bool vnni = active_isa() == Isa::avx512vnni;
+  return vnni && tap_rows(g).activation_dwords() < (int64_t{1} << 30);
+}
 
-void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+// Weights packed once per call; then per sample and group (in parallel over them, each output
+// written by one thread): repack the activations, run the micro-kernel into `out` (int32 acc,
+// or the floats of `scale` when given).
+// X: int8 codes, or floats quantized with beta while packing.
+template <class X>
+void conv2d_tap_rows(const ConvGeometry& g, const X* xq, float beta, const int8_t* wq,
+                     const AccScale* scale, void* out) {
+  const TapRows t = tap_rows(g);
+  const int64_t groups = g.p.groups, cout_g = g.cout_g(), P = g.out_pixels();
+  std::vector<int32_t> off(static_cast<size_t>(t.steps)), comp(static_cast<size_t>(g.c_out));
+  tap_row_offsets(g, t, off.data());
+  std::vector<int8_t> wp(static_cast<size_t>(groups * t.weight_bytes()));
+  for (int64_t group = 0; group < groups; ++group)
+    pack_tap_weights(g, t, wq, group, wp.data() + group * t.weight_bytes(),
+                     comp.data() + group * cout_g);
+  const int64_t items = g.n * groups;
+#pragma omp parallel if (items > 1 && items * P * cout_g * g.k_size() >= (int64_t{1} << 18))
+  {
+    auto a = std::make_unique_for_overwrite<uint32_t[]>(t.activation_dwords());
+    auto row = std::make_unique_for_overwrite<uint32_t[]>(tap_rows_scratch_dwords(g));
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t n = item / groups, group = item % groups;
+      const X* x_sample = xq + n * g.c_in * g.h * g.w;
+      if constexpr (std::is_same_v<X, int8_t>)
+        pack_tap_rows__avx512vnni(g, t, x_sample, group, row.get(), a.get());
+      else
+        pack_tap_rows__avx512vnni(g, t, x_sample, beta, group, row.get(), a.get());
+      AccScale group_scale;
+      if (scale != nullptr) {
+        group_scale = *scale;
+        if (group_scale.bias != nullptr) group_scale.bias += group * cout_g;
+      }
+      // int32 and float outputs have the same size: the offset is in elements either way.
+      int32_t* dst = static_cast<int32_t*>(out) + (n * g.c_out + group * cout_g) * P;
+      conv_tap_rows_ukernel__avx512vnni(t, P, a.get(), off.data(),
+                                        wp.data() + group * t.weight_bytes(),
+                                        comp.data() + group * cout_g, cout_g,
+                                        scale ? &group_scale : nullptr, dst);
+    }
+  }
+}
+
+void conv2d_i8t_lowered(const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
+                        int32_t* acc) {
   const int64_t K = g.k_size(), cout_g = g.cout_g();
   conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
     i8t_gemm(M, cout_g, K, rows, K, wq + group * cout_g * K, K, out, cout_g);
   });
 }
 
-void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, int32_t* acc) {
+void conv2d_i2t_lowered(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2,
+                        int32_t* acc) {
   const int64_t K = g.k_size(), cout_g = g.cout_g();
   conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
     i2t_gemm(M, cout_g, K, rows, K, w_i2 + i2_packed_bytes(group * cout_g, K), out, cout_g);
   });
+}
+
+// The weights are small: the direct kernel unpacks them.
+std::vector<int8_t> unpacked(const ConvGeometry& g, const uint8_t* w_i2) {
+  std::vector<int8_t> wq(static_cast<size_t>(g.c_out * g.k_size()));
+  i2_unpack_ref(g.c_out, g.k_size(), w_i2, wq.data(), g.k_size());
+  return wq;
+}
+
+void scale_output(const ConvGeometry& g, const int32_t* acc, const AccScale& s, float* y) {
+  scale_acc_f32(g.n, g.c_out, g.out_pixels(), acc, s, y);
+}
+
+}  // namespace
+
+void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+  if (use_tap_rows(g))
+    conv2d_tap_rows(g, xq, 1.0f, wq, nullptr, acc);
+  else
+    conv2d_i8t_lowered(g, xq, wq, acc);
+}
+
+void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, int32_t* acc) {
+  if (use_tap_rows(g))
+    conv2d_tap_rows(g, xq, 1.0f, unpacked(g, w_i2).data(), nullptr, acc);
+  else
+    conv2d_i2t_lowered(g, xq, w_i2, acc);
+}
+
+void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
+                       const AccScale& s, float* y) {
+  if (use_tap_rows(g)) {
+    conv2d_tap_rows(g, xq, 1.0f, wq, &s, y);
+    return;
+  }
+  auto acc = std::make_unique_for_overwrite<int32_t[]>(g.n * g.c_out * g.out_pixels());
+  conv2d_i8t_lowered(g, xq, wq, acc.get());
+  scale_output(g, acc.get(), s, y);
+}
+
+void conv2d_i2t_scaled(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2,
+                       const AccScale& s, float* y) {
+  if (use_tap_rows(g)) {
+    conv2d_tap_rows(g, xq, 1.0f, unpacked(g, w_i2).data(), &s, y);
+    return;
+  }
+  auto acc = std::make_unique_for_overwrite<int32_t[]>(g.n * g.c_out * g.out_pixels());
+  conv2d_i2t_lowered(g, xq, w_i2, acc.get());
+  scale_output(g, acc.get(), s, y);
+}
+
+void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta,
+                                const int8_t* wq, const AccScale& s, float* y) {
+  if (use_tap_rows(g)) {
+    conv2d_tap_rows(g, x, beta, wq, &s, y);
+    return;
+  }
+  auto xq = std::make_unique_for_overwrite<int8_t[]>(g.n * g.c_in * g.h * g.w);
+  quantize_i8(g.n * g.c_in * g.h * g.w, x, beta, xq.get());
+  conv2d_i8t_scaled(g, xq.get(), wq, s, y);
 }
 
 }  // namespace chimera

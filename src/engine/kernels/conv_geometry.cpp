@@ -23,22 +23,4 @@ ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Conv2dParams& p
   return g;
 }
 
-void col2im_f32(const ConvGeometry& g, const float* cols, int64_t group, float* dx_sample) {
-  const int64_t c0 = group * g.cin_g();
-  for (int64_t c = 0; c < g.cin_g(); ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const float* row = cols + ((c * g.kh + i) * g.kw + j) * g.out_pixels();
-        float* plane = dx_sample + (c0 + c) * g.h * g.w;
-        for (int64_t oy = 0; oy < g.out_h; ++oy) {
-          const int64_t iy = oy * g.p.stride_h - g.p.pad_h + i * g.p.dil_h;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t ox = 0; ox < g.out_w; ++ox) {
-            const int64_t ix = ox * g.p.stride_w - g.p.pad_w + j * g.p.dil_w;
-            if (ix >= 0 && ix < g.w) plane[iy * g.w + ix] += row[oy * g.out_w + ox];
-          }
-        }
-      }
-}
-
 }  // namespace chimera

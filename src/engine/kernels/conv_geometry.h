@@ -1,4 +1,4 @@
-// Convolution geometry and the im2col / col2im lowering shared by the float and integer paths.
+// Convolution geometry and the im2col lowering of the integer path.
 // Lowered layout for one sample and one group: cols[k][p], k = (c * kh + i) * kw + j over the
 // group's input channels, p = oy * out_w + ox; padding reads as zero.
 #pragma once
@@ -71,8 +71,5 @@ void im2col(const ConvGeometry& g, const T* x_sample, int64_t group, T* cols) {
       }
   }
 }
-
-// Adds cols back into dx_sample ([c_in, h, w], accumulated with +=): the adjoint of im2col.
-void col2im_f32(const ConvGeometry& g, const float* cols, int64_t group, float* dx_sample);
 
 }  // namespace chimera

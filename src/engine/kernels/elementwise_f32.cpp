@@ -1,9 +1,86 @@
 #include "engine/kernels/elementwise_f32.h"
 
-namespace chimera {
+#include <cmath>
 
-void axpy_f32(int64_t n, float a, const float* x, float* y) {
+#include "engine/kernels/isa.h"
+
+namespace chimera {
+namespace {
+
+struct ElementwiseKernels {
+  void (*add)(int64_t, const float*, const float*, float*);
+  void (*relu)(int64_t, const float*, float*);
+  void (*relu_backward)(int64_t, const float*, const float*, float*);
+  void (*fma)(int64_t, const float*, float, float, float*);
+  void (*i8_to_f32)(int64_t, const int8_t*, float*);
+};
+
+// Every AVX2 CPU has FMA in practice, but the FMA path checks for it anyway.
+const ElementwiseKernels& kernels() {
+  static const ElementwiseKernels k = [] {
+    switch (active_isa()) {
+      case Isa::avx512vnni:
+        return ElementwiseKernels{add_f32__avx512vnni, relu_f32__avx512vnni,
+                                  relu_backward_f32__avx512vnni, fma_f32__avx512vnni,
+                                  i8_to_f32__avx512vnni};
+      case Isa::avx2:
+        return ElementwiseKernels{
+            add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
+            __builtin_cpu_supports("fma") ? fma_f32__avx2 : fma_f32__scalar, i8_to_f32__scalar};
+      case Isa::scalar:
+        break;
+    }
+    return ElementwiseKernels{add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
+                              fma_f32__scalar, i8_to_f32__scalar};
+  }();
+  return k;
+}
+
+}  // namespace
+
+void axpy_f32(int64_t n, float a, const float* __restrict x, float* __restrict y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void add_f32__scalar(int64_t n, const float* a, const float* b, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void relu_f32__scalar(int64_t n, const float* __restrict x, float* __restrict y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward_f32__scalar(int64_t n, const float* __restrict y, const float* __restrict g,
+                               float* __restrict dx) {
+  // g is read unconditionally, so the compiler can turn the choice into a vector blend.
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i];
+    dx[i] = y[i] > 0.0f ? gi : 0.0f;
+  }
+}
+
+void fma_f32__scalar(int64_t n, const float* x, float a, float b, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i], a, b);
+}
+
+void i8_to_f32__scalar(int64_t n, const int8_t* __restrict x, float* __restrict y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(x[i]);
+}
+
+void add_f32(int64_t n, const float* a, const float* b, float* y) {
+  kernels().add(n, a, b, y);
+}
+void relu_f32(int64_t n, const float* x, float* y) {
+  kernels().relu(n, x, y);
+}
+void relu_backward_f32(int64_t n, const float* y, const float* g, float* dx) {
+  kernels().relu_backward(n, y, g, dx);
+}
+void fma_f32(int64_t n, const float* x, float a, float b, float* y) {
+  kernels().fma(n, x, a, b, y);
+}
+void i8_to_f32(int64_t n, const int8_t* x, float* y) {
+  kernels().i8_to_f32(n, x, y);
 }
 
 }  // namespace chimera

@@ -1,7 +1,9 @@
 // 2-D batch normalisation (SPEC §4), matching torch.nn.BatchNorm2d.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "engine/kernels/elementwise_f32.h"
 #include "engine/ops/op_helpers.h"
 #include "engine/ops/ops.h"
 
@@ -15,6 +17,19 @@ void check_channel_tensor(const char* name, const Tensor& t, int64_t channels) {
                 t.defined() ? shape_str(t.shape()) : "");
 }
 
+// Runs f(i, ch) on every [H, W] plane, each channel seeing its samples in order. The channels
+// are split over the threads and each thread goes through the samples in the outer loop, so
+// memory is read front to back (far faster than a channel's planes one after another).
+template <class F>
+void for_planes_by_channel(int64_t n, int64_t c, int64_t plane, F f) {
+  const int64_t blocks = std::min<int64_t>(c, num_threads());
+  parallel_for(blocks, n * c * plane / blocks, [&](int64_t b) {
+    const int64_t c0 = b * c / blocks, c1 = (b + 1) * c / blocks;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = c0; ch < c1; ++ch) f(i, ch);
+  });
+}
+
 // Per-channel statistics as torch's CPU kernel keeps them: the mean is the double sum over N
 // rounded to float, and the variance sum adds float squares (x - mean)^2 in double, then is
 // rounded to float. Quantized networks amplify one-ulp differences here (a BatchNorm output
@@ -23,21 +38,15 @@ void batch_stats(const Tensor& x, std::vector<float>& mean, std::vector<float>& 
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
   const double count = static_cast<double>(n * plane);
   const float* px = x.f32();
-  parallel_for(c, n * plane, [&](int64_t ch) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; ++i) s += sum_f64(px + (i * c + ch) * plane, plane);
-    const float m = static_cast<float>(s / count);
-    double sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = px + (i * c + ch) * plane;
-      sq += sum_terms(plane, [&](int64_t j) {
-        const float d = row[j] - m;
-        return static_cast<double>(d * d);
-      });
-    }
-    mean[ch] = m;
-    var_sum[ch] = static_cast<float>(sq);
+  std::vector<double> s(c, 0.0), sq(c, 0.0);
+  for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
+    s[ch] += sum_f64(plane, px + (i * c + ch) * plane);
   });
+  for (int64_t ch = 0; ch < c; ++ch) mean[ch] = static_cast<float>(s[ch] / count);
+  for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
+    sq[ch] += sum_sq_dev_f64(plane, px + (i * c + ch) * plane, mean[ch]);
+  });
+  for (int64_t ch = 0; ch < c; ++ch) var_sum[ch] = static_cast<float>(sq[ch]);
 }
 
 }  // namespace
@@ -101,11 +110,10 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
     beta[ch] = std::fma(-mean[ch], alpha[ch], pb[ch]);
   }
   const float* px = x.value().f32();
-  Tensor y(x.shape());
+  Tensor y = Tensor::empty(x.shape());
   float* py = y.f32();
   parallel_for(n * c, plane, [&](int64_t p) {  // one [H, W] plane of channel p % c per step
-    const float a = alpha[p % c], b = beta[p % c];
-    for (int64_t j = p * plane; j < (p + 1) * plane; ++j) py[j] = std::fma(px[j], a, b);
+    fma_f32(plane, px + p * plane, alpha[p % c], beta[p % c], py + p * plane);
   });
 
   return make_op(
@@ -115,18 +123,15 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
         const float* px = x.value().f32();
         const float* pw = weight.value().f32();
         // Per channel: sum(g) and sum(g * xhat), each in sample order.
-        std::vector<double> sum_g(c), sum_g_xhat(c);
-        parallel_for(c, n * plane, [&](int64_t ch) {
-          double s = 0.0, sx = 0.0;
-          for (int64_t i = 0; i < n; ++i) {
-            const float* gr = pg + (i * c + ch) * plane;
-            const float* xr = px + (i * c + ch) * plane;
-            s += sum_f64(gr, plane);
-            sx += sum_terms(plane, [&](int64_t j) { return gr[j] * (xr[j] - mean[ch]); });
-          }
-          sum_g[ch] = s;
-          sum_g_xhat[ch] = sx * invstd[ch];
+        std::vector<double> sum_g(c, 0.0), sum_g_xhat(c, 0.0);
+        for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
+          double plane_g, plane_gx;
+          sum_and_dot_dev_f64(plane, pg + (i * c + ch) * plane, px + (i * c + ch) * plane,
+                              mean[ch], &plane_g, &plane_gx);
+          sum_g[ch] += plane_g;
+          sum_g_xhat[ch] += plane_gx;
         });
+        for (int64_t ch = 0; ch < c; ++ch) sum_g_xhat[ch] *= invstd[ch];
         if (x.requires_grad()) {
           // Per channel constants, then float arithmetic per element as torch's CPU kernel does.
           const double count = static_cast<double>(n * plane);
@@ -137,7 +142,7 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
             k[ch] = training ? static_cast<float>(sum_g_xhat[ch] * invstd[ch] / count) : 0.0f;
             gain[ch] = static_cast<float>(invstd[ch] * pw[ch]);
           }
-          Tensor dx(x.shape());
+          Tensor dx = Tensor::empty(x.shape());
           float* pd = dx.f32();
           parallel_for(n * c, plane, [&](int64_t p) {
             const int64_t ch = p % c;

@@ -2,6 +2,7 @@
 // over a; the result has a's shape. The gradient of a broadcast b is the sum over a.
 #include <cmath>
 
+#include "engine/kernels/elementwise_f32.h"
 #include "engine/ops/op_helpers.h"
 #include "engine/ops/ops.h"
 
@@ -34,7 +35,7 @@ void add_grad_operand(const Var& b, const Tensor& per_element, bool broadcast) {
     add_grad(b, per_element);
     return;
   }
-  const double total = sum_f64(per_element.f32(), per_element.numel());
+  const double total = sum_f64(per_element.numel(), per_element.f32());
   add_grad(b, Tensor::full(b.shape(), static_cast<float>(total)));
 }
 
@@ -45,7 +46,14 @@ Var add(const Var& a, const Var& b) {
   const bool bc = broadcasts("add", a, b);
   const float* pa = a.value().f32();
   const Operand pb = operand(b, bc);
-  Tensor out = generate(a.shape(), [&](int64_t i) { return pa[i] + pb[i]; });
+  Tensor out;
+  if (bc) {
+    out = generate(a.shape(), [&](int64_t i) { return pa[i] + pb[i]; });
+  } else {
+    out = Tensor::empty(a.shape());
+    float* po = out.f32();
+    for_blocks(out.numel(), [&](int64_t s, int64_t e) { add_f32(e - s, pa + s, pb.p + s, po + s); });
+  }
   return make_op("add", std::move(out), {a, b}, [a, b, bc](const Tensor& g) {
     add_grad(a, g);
     add_grad_operand(b, g, bc);

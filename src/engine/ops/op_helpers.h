@@ -3,8 +3,10 @@
 // thread count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
+#include "engine/kernels/reduce_f64.h"
 #include "engine/tensor.h"
 #include "engine/threads.h"
 
@@ -13,14 +15,25 @@ namespace chimera {
 // A new f32 tensor with out[i] = f(i).
 template <class F>
 Tensor generate(const Shape& shape, F f) {
-  Tensor out(shape);
+  Tensor out = Tensor::empty(shape);
   float* o = out.f32();
   parallel_for(out.numel(), [&](int64_t i) { o[i] = f(i); });
   return out;
 }
 
+// Runs f(begin, end) on consecutive blocks of [0, n), split over the threads: for the
+// single-threaded kernels of kernels/elementwise_f32.h on whole tensors.
+template <class F>
+void for_blocks(int64_t n, F f) {
+  constexpr int64_t kBlock = int64_t{1} << 14;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  parallel_for(blocks, kBlock,
+               [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
+}
+
 // Sum of term(i) for i in [0, n) in double. Eight running sums (lane k takes i = k mod 8) are
 // combined in a fixed order at the end: faster than one chain, and the same bits on every run.
+// kernels/reduce_f64.h has the common sums in this order (sum_f64 and BatchNorm's), vectorised.
 template <class F>
 double sum_terms(int64_t n, F term) {
   double lane[8] = {};
@@ -31,10 +44,6 @@ double sum_terms(int64_t n, F term) {
       ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
   for (; i < n; ++i) s += term(i);
   return s;
-}
-
-inline double sum_f64(const float* x, int64_t n) {
-  return sum_terms(n, [x](int64_t i) { return static_cast<double>(x[i]); });
 }
 
 }  // namespace chimera

@@ -7,7 +7,7 @@ namespace {
 
 // dx = g * factor everywhere, for a result that is factor * sum(x).
 Var reduce_all(const char* op, const Var& x, double factor) {
-  const double total = sum_f64(x.value().f32(), x.numel()) * factor;
+  const double total = sum_f64(x.numel(), x.value().f32()) * factor;
   return make_op(op, Tensor::scalar(static_cast<float>(total)), {x}, [x, factor](const Tensor& g) {
     add_grad(x, Tensor::full(x.shape(), static_cast<float>(g.item() * factor)));
   });

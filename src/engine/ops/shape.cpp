@@ -31,12 +31,12 @@ Var global_avg_pool2d(const Var& x) {
   Tensor out({n, c});
   float* po = out.f32();
   parallel_for(n * c, plane, [&](int64_t i) {
-    po[i] = static_cast<float>(sum_f64(px + i * plane, plane) / static_cast<double>(plane));
+    po[i] = static_cast<float>(sum_f64(plane, px + i * plane) / static_cast<double>(plane));
   });
   return make_op("global_avg_pool2d", std::move(out), {x}, [x, plane](const Tensor& g) {
     const float* pg = g.f32();
     const float count = static_cast<float>(plane);
-    Tensor dx(x.shape());
+    Tensor dx = Tensor::empty(x.shape());
     float* pd = dx.f32();
     parallel_for(g.numel(), plane, [&](int64_t i) {
       for (int64_t j = 0; j < plane; ++j) pd[i * plane + j] = pg[i] / count;

@@ -35,15 +35,16 @@ Var BitConv2d::forward(const Var& x) {
                 shape_str(x.shape()));
   const ConvGeometry g = conv_geometry(x.shape(), weight_master.shape(), params);
   Products p;
-  p.integer = [g](const int8_t* xq, const int8_t* q, int32_t* acc) { conv2d_i8t(g, xq, q, acc); };
-  p.packed_integer = [g](const int8_t* xq, const uint8_t* q_i2, int32_t* acc) {
-    conv2d_i2t(g, xq, q_i2, acc);
+  p.integer = [g](const int8_t* xq, const int8_t* q, const AccScale& s, float* y) {
+    conv2d_i8t_scaled(g, xq, q, s, y);
   };
-  p.weight_grad = [g](const float* xq, const float* dz, float* dw) {
-    conv2d_backward_weight_f32(g, xq, dz, dw);
+  p.packed_integer = [g](const int8_t* xq, const uint8_t* q_i2, const AccScale& s, float* y) {
+    conv2d_i2t_scaled(g, xq, q_i2, s, y);
   };
-  p.input_grad = [g](const float* wq, const float* dz, float* dx) {
-    conv2d_backward_input_f32(g, wq, dz, dx);
+  p.quantizing_integer = [g](const float* x, float beta, const int8_t* q, const AccScale& s,
+                             float* y) { conv2d_i8t_scaled_from_f32(g, x, beta, q, s, y); };
+  p.gradients = [g](const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw) {
+    conv2d_backward_f32(g, xq, wq, dz, dx, dw);
   };
   return forward_with(x, {g.n, g.c_out, g.out_h, g.out_w}, g.out_pixels(), std::move(p));
 }

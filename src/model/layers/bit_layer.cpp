@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/kernels/quantize_i8.h"
 #include "model/quant/ema.h"
 #include "model/quant/ternary.h"
 
@@ -38,24 +39,17 @@ void BitLayerOptions::validate() const {
                 *alpha_override);
 }
 
-QuantizedActivations quantize_activations(const Tensor& x, double eps_beta) {
+float activation_beta(const Tensor& x, double eps_beta) {
   CHIMERA_CHECK(x.numel() > 0, "cannot quantize an empty activation tensor");
-  const float* px = x.f32();
-  const int64_t n = x.numel();
-  float amax = 0.0f;
-  for (int64_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(px[i]));
-  QuantizedActivations out;
   // Same float32 steps as the reference: amax / 127, then + eps_beta.
-  out.beta = amax / 127.0f + static_cast<float>(eps_beta);
-  out.codes = Tensor(x.shape(), DType::i8);
-  int8_t* q = out.codes.data<int8_t>();
-  const float beta = out.beta;
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    // nearbyint rounds half to even under the default rounding mode, like torch.round.
-    const float r = std::nearbyint(px[i] / beta);
-    q[i] = static_cast<int8_t>(std::fmin(std::fmax(r, -127.0f), 127.0f));
-  }
+  return abs_max_f32(x.numel(), x.f32()) / 127.0f + static_cast<float>(eps_beta);
+}
+
+QuantizedActivations quantize_activations(const Tensor& x, double eps_beta) {
+  QuantizedActivations out;
+  out.beta = activation_beta(x, eps_beta);
+  out.codes = Tensor::empty(x.shape(), DType::i8);
+  quantize_i8(x.numel(), x.f32(), out.beta, out.codes.data<int8_t>());
   return out;
 }
 
@@ -112,27 +106,8 @@ LayerStats TernaryWeightState::last_stats(const Tensor& weight_master) const {
   return LayerStats{g, a, ternary_stats(codes_for(weight_master, g, a))};
 }
 
-void scale_accumulators(const Tensor& acc, float beta, const QuantizedWeight& q,
-                        const Tensor& bias, int64_t channels, int64_t inner, Tensor& y) {
-  const float scale = beta * q.gamma;  // the reference multiplies the two 0-d tensors first
-  const int32_t* a = acc.data<int32_t>();
-  float* py = y.f32();
-  const float* pb = bias.defined() ? bias.f32() : nullptr;
-  const int64_t outer = acc.numel() / (channels * inner);
-#pragma omp parallel for schedule(static) if (acc.numel() > 65536)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t c = 0; c < channels; ++c) {
-      const int64_t base = (o * channels + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) {
-        const float product = q.clip * static_cast<float>(a[base + i]);
-        const float v = scale * product;
-        py[base + i] = pb ? v + pb[c] : v;
-      }
-    }
-}
-
 Tensor used_weight_f32(const QuantizedWeight& q) {
-  Tensor w(q.codes.shape());
+  Tensor w = Tensor::empty(q.codes.shape());
   const int8_t* c = q.codes.data<int8_t>();
   float* pw = w.f32();
   for (int64_t i = 0; i < w.numel(); ++i) pw[i] = q.clip * static_cast<float>(c[i]);
@@ -148,7 +123,7 @@ void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight) {
 }
 
 Tensor scale_gradient(const Tensor& dy, float scale) {
-  Tensor dz(dy.shape());
+  Tensor dz = Tensor::empty(dy.shape());
   const float* in = dy.f32();
   float* out = dz.f32();
   for (int64_t i = 0; i < dy.numel(); ++i) out[i] = scale * in[i];

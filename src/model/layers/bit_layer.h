@@ -48,6 +48,7 @@ struct QuantizedActivations {
   float beta = 0;
 };
 QuantizedActivations quantize_activations(const Tensor& x, double eps_beta);
+float activation_beta(const Tensor& x, double eps_beta);  // the beta alone
 
 // The ternary weight actually used by a forward: int8 codes q, the scale gamma, the alpha that
 // produced them, and the clip factor (ste_clip < 1 shrinks the used weight to clip * q).
@@ -81,12 +82,6 @@ class TernaryWeightState {
   Tensor codes_for(const Tensor& weight_master, float gamma, double alpha) const;
   std::optional<LayerStats> last_;
 };
-
-// Turns int32 accumulators into y = (beta * gamma) * clip * acc (+ bias[channel]), the float
-// operations ordered as the reference orders them. `inner` is the number of elements per channel
-// (1 for linear, OH*OW for conv); bias may be undefined.
-void scale_accumulators(const Tensor& acc, float beta, const QuantizedWeight& q,
-                        const Tensor& bias, int64_t channels, int64_t inner, Tensor& y);
 
 // Backward helpers shared by BitLinear and BitConv2d.
 Tensor used_weight_f32(const QuantizedWeight& q);  // clip * q as floats

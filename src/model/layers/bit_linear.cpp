@@ -28,17 +28,23 @@ Var BitLinear::forward(const Var& x) {
                 shape_str(x.shape()));
   const int64_t B = x.shape()[0], in = in_features, out = out_features;
   Products p;
-  p.integer = [=](const int8_t* xq, const int8_t* q, int32_t* acc) {
-    i8t_gemm(B, out, in, xq, in, q, in, acc, out);
+  p.integer = [=](const int8_t* xq, const int8_t* q, const AccScale& s, float* y) {
+    Tensor acc = Tensor::empty({B, out}, DType::i32);
+    i8t_gemm(B, out, in, xq, in, q, in, acc.data<int32_t>(), out);
+    scale_acc_f32(B, out, 1, acc.data<int32_t>(), s, y);
   };
-  p.packed_integer = [=](const int8_t* xq, const uint8_t* q_i2, int32_t* acc) {
-    i2t_gemm(B, out, in, xq, in, q_i2, acc, out);
+  p.packed_integer = [=](const int8_t* xq, const uint8_t* q_i2, const AccScale& s, float* y) {
+    Tensor acc = Tensor::empty({B, out}, DType::i32);
+    i2t_gemm(B, out, in, xq, in, q_i2, acc.data<int32_t>(), out);
+    scale_acc_f32(B, out, 1, acc.data<int32_t>(), s, y);
   };
-  p.weight_grad = [=](const float* xq, const float* dz, float* dw) {
-    gemm_f32(true, false, out, in, B, 1.0f, dz, out, xq, in, 0.0f, dw, in);
-  };
-  p.input_grad = [=](const float* wq, const float* dz, float* dx) {
-    gemm_f32(false, false, B, in, out, 1.0f, dz, out, wq, in, 0.0f, dx, in);
+  p.gradients = [=](const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw) {
+    if (dw) {
+      Tensor xf = Tensor::empty({B, in});
+      for (int64_t i = 0; i < B * in; ++i) xf.f32()[i] = static_cast<float>(xq[i]);
+      gemm_f32(true, false, out, in, B, 1.0f, dz, out, xf.f32(), in, 0.0f, dw, in);
+    }
+    if (dx) gemm_f32(false, false, B, in, out, 1.0f, dz, out, wq, in, 0.0f, dx, in);
   };
   return forward_with(x, {B, out}, 1, std::move(p));
 }

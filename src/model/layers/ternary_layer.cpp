@@ -38,17 +38,25 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
                                Products products) {
   const bool train = training();
   const int64_t channels = out_shape[1];
-  QuantizedActivations act = quantize_activations(x.value(), quant.options.eps_beta);
   CHIMERA_CHECK(!(fixed_ && train), "a ternary layer with a fixed weight (from a model file) ",
                 "runs in eval mode only; call eval() first");
-  QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
-  Tensor acc(out_shape, DType::i32);
-  if (fixed_)
-    products.packed_integer(act.codes.data<int8_t>(), fixed_->i2.data(), acc.data<int32_t>());
+  // Without a recorded gradient the codes are not kept: the product may quantize as it goes.
+  const bool fused = !grad_enabled() && !fixed_ && products.quantizing_integer;
+  QuantizedActivations act;
+  if (fused)
+    act.beta = activation_beta(x.value(), quant.options.eps_beta);
   else
-    products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), acc.data<int32_t>());
-  Tensor y(out_shape);
-  scale_accumulators(acc, act.beta, q, bias ? bias->value() : Tensor(), channels, inner, y);
+    act = quantize_activations(x.value(), quant.options.eps_beta);
+  QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
+  // The reference multiplies the two 0-d scales first.
+  const AccScale scale{act.beta * q.gamma, q.clip, bias ? bias->value().f32() : nullptr};
+  Tensor y = Tensor::empty(out_shape);
+  if (fused)
+    products.quantizing_integer(x.value().f32(), act.beta, q.codes.data<int8_t>(), scale, y.f32());
+  else if (fixed_)
+    products.packed_integer(act.codes.data<int8_t>(), fixed_->i2.data(), scale, y.f32());
+  else
+    products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), scale, y.f32());
   quant.finish_forward(q, train);
 
   std::vector<Var> inputs{x, weight_master};
@@ -57,20 +65,23 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   return make_op("ternary_layer", std::move(y), inputs,
                  [x, w = weight_master, b = bias, act, q, channels, inner, pass_to_x,
                   products = std::move(products)](const Tensor& dy) {
-                   const Tensor dz = scale_gradient(dy, act.beta * q.gamma);
-                   if (w.requires_grad()) {
-                     const Tensor xq = act.codes.to(DType::f32);
-                     Tensor dw(w.shape());
-                     products.weight_grad(xq.f32(), dz.f32(), dw.f32());
-                     apply_clip_mask(q, dw);
-                     add_grad(w, dw);
-                   }
-                   if (pass_to_x && x.requires_grad()) {
-                     const Tensor wq = used_weight_f32(q);
-                     Tensor dx(x.shape());
-                     products.input_grad(wq.f32(), dz.f32(), dx.f32());
-                     divide_in_place(dx, act.beta);
-                     add_grad(x, dx);
+                   const bool want_w = w.requires_grad(), want_x = pass_to_x && x.requires_grad();
+                   if (want_w || want_x) {
+                     const Tensor dz = scale_gradient(dy, act.beta * q.gamma);
+                     const Tensor wq = want_x ? used_weight_f32(q) : Tensor();
+                     Tensor dx = want_x ? Tensor::empty(x.shape()) : Tensor();
+                     Tensor dw = want_w ? Tensor::empty(w.shape()) : Tensor();
+                     products.gradients(act.codes.data<int8_t>(), want_x ? wq.f32() : nullptr,
+                                        dz.f32(), want_x ? dx.f32() : nullptr,
+                                        want_w ? dw.f32() : nullptr);
+                     if (want_w) {
+                       apply_clip_mask(q, dw);
+                       add_grad(w, dw);
+                     }
+                     if (want_x) {
+                       divide_in_place(dx, act.beta);
+                       add_grad(x, dx);
+                     }
                    }
                    if (b) add_grad(*b, channel_sum(dy, channels, inner));
                  });

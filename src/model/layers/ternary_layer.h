@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/kernels/int_epilogue.h"
 #include "model/layers/bit_layer.h"
 #include "model/layers/module.h"
 
@@ -43,19 +44,27 @@ class TernaryLayer : public Module {
   TernaryLayer(Init init, const BitLayerOptions& options);
 
   struct Products {
-    // x_q (i8), q (i8 codes) -> int32 accumulators of shape out_shape
-    std::function<void(const int8_t* xq, const int8_t* q, int32_t* acc)> integer;
-    // The same accumulators from q packed in the i2 layout as [out, fan_in] (fixed weights)
-    std::function<void(const int8_t* xq, const uint8_t* q_i2, int32_t* acc)> packed_integer;
-    // x_q and dz as floats -> d(weight used), shaped like weight_master
-    std::function<void(const float* xq, const float* dz, float* dw)> weight_grad;
-    // clip * q and dz as floats -> d(x_q), shaped like x
-    std::function<void(const float* wq, const float* dz, float* dx)> input_grad;
+    // x_q (i8), q (i8 codes) -> the exact int32 product, shaped out_shape, written to y as the
+    // floats scale * (clip * acc) + bias (int_epilogue.h)
+    std::function<void(const int8_t* xq, const int8_t* q, const AccScale& s, float* y)> integer;
+    // The same from q packed in the i2 layout as [out, fan_in] (fixed weights)
+    std::function<void(const int8_t* xq, const uint8_t* q_i2, const AccScale& s, float* y)>
+        packed_integer;
+    // Optional: `integer` from the float x and beta, quantizing on the way (used when no
+    // gradient is recorded, so the codes need not be kept)
+    std::function<void(const float* x, float beta, const int8_t* q, const AccScale& s, float* y)>
+        quantizing_integer;
+    // The float product's two gradients from x_q (i8 codes, their values), wq = clip * q as
+    // floats and dz: dx = d(x_q), shaped like x, and dw = d(weight used), shaped like
+    // weight_master. A null dx or dw (with its wq) is not wanted.
+    std::function<void(const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw)>
+        gradients;
   };
   // y = (beta * gamma) * clip * acc + bias[channel]; out_shape is [outer, channels, inner...].
-  // Backward, with dz = (beta * gamma) * dy: d weight_master = weight_grad(x_q, dz) straight
-  // through the quantizer; d x = input_grad(q, dz) / beta under activation_grad = ste (nothing
-  // under none); d bias = dy summed over all but the channel axis.
+  // Backward, with dz = (beta * gamma) * dy and (dx, dw) = gradients(x_q, q, dz):
+  // d weight_master = dw straight through the quantizer; d x = dx / beta under
+  // activation_grad = ste (nothing under none); d bias = dy summed over all but the channel
+  // axis.
   Var forward_with(const Var& x, const Shape& out_shape, int64_t inner, Products products);
 
  private:

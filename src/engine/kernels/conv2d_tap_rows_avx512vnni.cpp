@@ -1,0 +1,277 @@
+// AVX-512 VNNI micro-kernel of the tap-row convolution (layouts in conv2d_tap_rows.h). A tile is
+// kNR output channels x MR vectors of 16 output pixels: per step, MR loads of activations and
+// kNR weight dwords broadcast feed kNR * MR vpdpbusd. Only intrinsics, inline asm
+// and file-local code here (see i8t_gemm_avx512vnni.cpp for why).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "engine/kernels/conv2d_tap_rows.h"
+#include "engine/kernels/quantize_i8_avx512.h"
+
+namespace chimera {
+namespace {
+
+constexpr int kNR = static_cast<int>(kTapRowsNR);
+
+// acc + dpbusd(a, w). The asm form keeps the accumulator in its register (GCC 12 copies the
+// intrinsic's accumulator around each use).
+inline __m512i dpbusd(__m512i acc, __m512i a, __m512i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+  return acc;
+}
+
+__mmask16 lanes(int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xFFFF)
+                     : static_cast<__mmask16>((1u << (count > 0 ? count : 0)) - 1);
+}
+
+// Pixels [p0, p0 + 16 * MR) of the block's channels, vector m read from a + base[m]; rows of c
+// past `channels` or pixels past P are not written. Every loop touching acc[] has constant
+// bounds, so it is unrolled and acc[] stays in registers (otherwise GCC keeps it on the stack).
+template <int MR>
+void tile(int64_t P, int64_t p0, const int64_t* base, int64_t steps, const uint32_t* a,
+          const int32_t* off, const int8_t* wb, const int32_t* comp, int64_t channels,
+          const AccScale* scale, void* c) {
+  __m512i acc[kNR][MR];
+#pragma GCC unroll 8
+  for (int n = 0; n < kNR; ++n)
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m) acc[n][m] = _mm512_setzero_si512();
+  const uint32_t* ap[MR];
+#pragma GCC unroll 8
+  for (int m = 0; m < MR; ++m) ap[m] = a + base[m];
+  const int32_t* w = reinterpret_cast<const int32_t*>(wb);
+  for (int64_t s = 0; s < steps; ++s, w += kNR) {
+    const int64_t o = off[s];
+    __m512i av[MR];
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m) av[m] = _mm512_loadu_si512(ap[m] + o);
+#pragma GCC unroll 8
+    for (int n = 0; n < kNR; ++n) {
+      const __m512i wn = _mm512_set1_epi32(w[n]);
+#pragma GCC unroll 8
+      for (int m = 0; m < MR; ++m) acc[n][m] = dpbusd(acc[n][m], av[m], wn);
+    }
+  }
+  if (scale == nullptr) {
+    int32_t* ci = static_cast<int32_t*>(c);
+#pragma GCC unroll 8
+    for (int n = 0; n < kNR; ++n) {
+      if (n >= channels) continue;
+      const __m512i cn = _mm512_set1_epi32(comp[n]);
+#pragma GCC unroll 8
+      for (int m = 0; m < MR; ++m) {
+        const int64_t p = p0 + 16 * m;
+        _mm512_mask_storeu_epi32(ci + n * P + p, lanes(P - p), _mm512_sub_epi32(acc[n][m], cn));
+      }
+    }
+    return;
+  }
+  // The float operations of int_epilogue.h. The rounding-mode forms (current mode, so the same
+  // results) keep GCC from contracting the multiply and add into an FMA.
+  float* cf = static_cast<float*>(c);
+  const __m512 clip = _mm512_set1_ps(scale->clip), s = _mm512_set1_ps(scale->scale);
+#pragma GCC unroll 8
+  for (int n = 0; n < kNR; ++n) {
+    if (n >= channels) continue;
+    const __m512i cn = _mm512_set1_epi32(comp[n]);
+    const __m512 bias = _mm512_set1_ps(scale->bias ? scale->bias[n] : 0.0f);
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m) {
+      const int64_t p = p0 + 16 * m;
+      const __m512 product = _mm512_mul_round_ps(
+          clip, _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[n][m], cn)), _MM_FROUND_CUR_DIRECTION);
+      __m512 v = _mm512_mul_round_ps(s, product, _MM_FROUND_CUR_DIRECTION);
+      if (scale->bias) v = _mm512_add_round_ps(v, bias, _MM_FROUND_CUR_DIRECTION);
+      _mm512_mask_storeu_ps(cf + n * P + p, lanes(P - p), v);
+    }
+  }
+}
+
+// Tiles of 2 vectors: 16 accumulators, 2 activation vectors and the broadcast weights. Measured
+// on Zen 5, a broadcast into a register per weight beats vpdpbusd's embedded broadcast, and 2
+// vectors per tile beat 3 (which need the embedded form or spill).
+
+constexpr uint32_t kZero4 = 0x80808080u;  // four bytes x + 128 with x = 0
+
+void fill(uint32_t* p, int64_t n, uint32_t v) {
+  for (int64_t i = 0; i < n; ++i) p[i] = v;
+}
+
+// dst[0, count) = the first count of 16 dwords holding the bytes of a, b, d, e (the codes of
+// four channels at 16 consecutive columns), each + 128.
+void store_quads(__m128i a, __m128i b, __m128i d, __m128i e, int64_t count, uint32_t* dst) {
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+  const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
+  const __m128i q[4] = {_mm_xor_si128(_mm_unpacklo_epi16(ab_lo, de_lo), flip),
+                        _mm_xor_si128(_mm_unpackhi_epi16(ab_lo, de_lo), flip),
+                        _mm_xor_si128(_mm_unpacklo_epi16(ab_hi, de_hi), flip),
+                        _mm_xor_si128(_mm_unpackhi_epi16(ab_hi, de_hi), flip)};
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), q[i / 4]);
+  if (i < count) {
+    alignas(16) uint32_t rest[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(rest), q[i / 4]);
+    for (int k = 0; i < count; ++i, ++k) dst[i] = rest[k];
+  }
+}
+
+// Codes of one input row of a channel, 16 columns at a time (zero past `count`): int8 codes as
+// they are, or floats quantized as quantize_i8 does.
+struct CodeRows {
+  const int8_t* const* codes;  // per channel of the quad, or null
+  const float* const* values;
+  __m512 beta;
+
+  __m128i load(int k, int64_t x, int64_t count) const {
+    const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                    : static_cast<__mmask16>((1u << count) - 1);
+    if (codes) return _mm_maskz_loadu_epi8(m, codes[k] + x);
+    return _mm512_cvtepi32_epi8(quantize16_avx512(_mm512_maskz_loadu_ps(m, values[k] + x), beta));
+  }
+};
+
+// dst[x] = the codes of the quad's four channels at column x, each + 128, for x < n.
+void interleave4(const CodeRows& rows, int64_t n, uint32_t* dst) {
+  for (int64_t x = 0; x < n; x += 16) {
+    const int64_t count = n - x < 16 ? n - x : 16;
+    store_quads(rows.load(0, x, count), rows.load(1, x, count), rows.load(2, x, count),
+                rows.load(3, x, count), count, dst + x);
+  }
+}
+
+// dst[i] = src[i * stride] for i < n, stride 1 or 2 vectorised. Reads at most src[2n - 1] for
+// stride 2. Masked stores are slow on some CPUs, so tails are 8-wide or scalar.
+void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
+  int64_t i = 0;
+  if (stride == 1) {
+    for (; i + 16 <= n; i += 16) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
+    if (i + 8 <= n) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)));
+      i += 8;
+    }
+  } else if (stride == 2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                           30);
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_si512(dst + i, _mm512_permutex2var_epi32(_mm512_loadu_si512(src + 2 * i), even,
+                                                             _mm512_loadu_si512(src + 2 * i + 16)));
+    if (i + 8 <= n) {
+      const __m512i v = _mm512_permutexvar_epi32(even, _mm512_loadu_si512(src + 2 * i));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_castsi512_si256(v));
+      i += 8;
+    }
+  }
+  for (; i < n; ++i) dst[i] = src[i * stride];
+}
+
+}  // namespace
+
+int64_t tap_rows_scratch_dwords(const ConvGeometry& g) {
+  // A padded row, then a zero row of w floats or bytes (which the stride-2 gather may read 16
+  // dwords into).
+  return g.w + 2 * g.p.pad_w + g.w + 16;
+}
+
+namespace {
+
+// Each padded input row of a quad is interleaved once: in place straight into its plane, for
+// tap rows into `row`, from which every kernel column j copies its out_w dwords. X is int8
+// (codes) or float (values quantized with beta).
+template <class X>
+void pack(const ConvGeometry& g, const TapRows& t, const X* x_sample, float beta, int64_t group,
+          uint32_t* row, uint32_t* a) {
+  const int64_t sh = g.p.stride_h, sw = g.p.stride_w, out_w = g.out_w, pw = g.p.pad_w;
+  const int64_t plane_hw = g.h * g.w, cin_g = g.cin_g(), padded_w = g.w + 2 * pw;
+  const X* x_group = x_sample + group * cin_g * plane_hw;
+  X* zeros = reinterpret_cast<X*>(row + padded_w);  // for missing channels
+  for (int64_t i = 0; i < g.w; ++i) zeros[i] = 0;
+  // Interleaves input row iy of quad q into dst[0, padded_w), padding included.
+  auto padded_row = [&](int64_t q, int64_t iy, uint32_t* dst) {
+    if (iy < 0 || iy >= g.h) {
+      fill(dst, padded_w, kZero4);
+      return;
+    }
+    const X* ch[4];
+    for (int64_t k = 0; k < 4; ++k)
+      ch[k] = 4 * q + k < cin_g ? x_group + (4 * q + k) * plane_hw + iy * g.w : zeros;
+    CodeRows rows{nullptr, nullptr, _mm512_set1_ps(beta)};
+    if constexpr (sizeof(X) == 1)
+      rows.codes = reinterpret_cast<const int8_t* const*>(ch);
+    else
+      rows.values = reinterpret_cast<const float* const*>(ch);
+    fill(dst, pw, kZero4);
+    interleave4(rows, g.w, dst + pw);
+    fill(dst + pw + g.w, pw, kZero4);
+  };
+  if (t.in_place) {
+    for (int64_t q = 0; q < t.quads; ++q)
+      for (int64_t r = 0; r < t.rows; ++r)
+        padded_row(q, r - g.p.pad_h, a + q * t.plane + r * t.pitch0);
+  } else {
+    for (int64_t ry = 0; ry < sh; ++ry) {
+      bool used = false;  // a row phase no kernel row reads (1x1 stride 2) is left unpacked
+      for (int64_t i = 0; i < g.kh; ++i) used = used || (i * g.p.dil_h) % sh == ry;
+      if (!used) continue;
+      for (int64_t q = 0; q < t.quads; ++q)
+        for (int64_t r = 0; r < t.rows; ++r) {
+          padded_row(q, r * sh + ry - g.p.pad_h, row);
+          for (int64_t j = 0; j < g.kw; ++j)
+            gather(row + j * g.p.dil_w, sw, out_w,
+                   a + ((j * sh + ry) * t.quads + q) * t.plane + r * out_w);
+        }
+    }
+  }
+  fill(a + t.planes * t.plane, kTapRowsSlack, kZero4);
+}
+
+}  // namespace
+
+void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const int8_t* x_sample,
+                               int64_t group, uint32_t* row, uint32_t* a) {
+  pack(g, t, x_sample, 1.0f, group, row, a);
+}
+
+void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const float* x_sample,
+                               float beta, int64_t group, uint32_t* row, uint32_t* a) {
+  pack(g, t, x_sample, beta, group, row, a);
+}
+
+// Block-outer: a block's weights (steps * 32 bytes) stay in L1 across the tiles, and so do the
+// packed activations of a sample for the usual sizes.
+void conv_tap_rows_ukernel__avx512vnni(const TapRows& t, int64_t P, const uint32_t* a,
+                                       const int32_t* off, const int8_t* wp, const int32_t* comp,
+                                       int64_t cout, const AccScale* scale, void* c) {
+  for (int64_t b = 0; b * kNR < cout; ++b) {
+    const int64_t channels = cout - b * kNR < kNR ? cout - b * kNR : kNR;
+    const int8_t* wb = wp + b * t.steps * kNR * 4;
+    const int32_t* cb = comp + b * kNR;
+    AccScale sb;
+    if (scale != nullptr) {
+      sb = *scale;
+      if (sb.bias != nullptr) sb.bias += b * kNR;
+    }
+    const AccScale* s = scale ? &sb : nullptr;
+    // int32 and float outputs have the same size: the offset is in elements either way.
+    void* cc = static_cast<int32_t*>(c) + b * kNR * P;
+    for (int64_t p0 = 0; p0 < P; p0 += 32) {
+      int64_t base[2];
+      for (int m = 0; m < 2; ++m) {
+        const int64_t p = p0 + 16 * m;
+        base[m] = p / t.width * t.pitch + p % t.width;
+      }
+      if (P - p0 > 16)
+        tile<2>(P, p0, base, t.steps, a, off, wb, cb, channels, s, cc);
+      else
+        tile<1>(P, p0, base, t.steps, a, off, wb, cb, channels, s, cc);
+    }
+  }
+}
+
+}  // namespace chimera

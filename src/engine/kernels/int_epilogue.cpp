@@ -1,0 +1,22 @@
+#include "engine/kernels/int_epilogue.h"
+
+#include "engine/threads.h"
+
+namespace chimera {
+
+void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t* acc,
+                   const AccScale& s, float* y) {
+  parallel_for(outer * channels, inner, [&](int64_t row) {
+    const int32_t* a = acc + row * inner;
+    float* out = y + row * inner;
+    const float clip = s.clip, scale = s.scale;
+    if (s.bias) {
+      const float b = s.bias[row % channels];
+      for (int64_t i = 0; i < inner; ++i) out[i] = scale * (clip * static_cast<float>(a[i])) + b;
+    } else {
+      for (int64_t i = 0; i < inner; ++i) out[i] = scale * (clip * static_cast<float>(a[i]));
+    }
+  });
+}
+
+}  // namespace chimera

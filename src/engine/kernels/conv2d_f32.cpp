@@ -60,9 +60,11 @@ struct Operand {
       : user(user_desc), conv(conv_desc) {
     if (user == conv) return;
     if (output)
-      from_conv = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), conv, cpu_engine(), user));
+      from_conv =
+          dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), conv, cpu_engine(), user));
     else
-      to_conv = dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), user, cpu_engine(), conv));
+      to_conv =
+          dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), user, cpu_engine(), conv));
   }
 
   // An input in the primitive's layout: the caller's data itself, or a reordered copy.
@@ -155,10 +157,9 @@ class ConvPlan {
           dnnl::algorithm::convolution_direct, d_.src_any, d_.wei_any, d_.dst_any, d_.strides,
           d_.dilates, d_.pad_l, d_.pad_r);
       const dnnl::convolution_backward_data::primitive_desc pd(bd, cpu_engine(), fwd_pd_);
-      data_.emplace(BackwardData{pd, dnnl::convolution_backward_data(pd),
-                                 Operand(d_.dst, pd.diff_dst_desc(), false),
-                                 Operand(d_.wei, pd.weights_desc(), false),
-                                 Operand(d_.src, pd.diff_src_desc(), true)});
+      data_.emplace(BackwardData{
+          pd, dnnl::convolution_backward_data(pd), Operand(d_.dst, pd.diff_dst_desc(), false),
+          Operand(d_.wei, pd.weights_desc(), false), Operand(d_.src, pd.diff_src_desc(), true)});
     });
     return *data_;
   }
@@ -198,9 +199,9 @@ using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
 ConvPlan& plan_for(const ConvGeometry& g) {
   static std::mutex mutex;
   static std::map<PlanKey, std::unique_ptr<ConvPlan>> plans;
-  const PlanKey key{g.n,          g.c_in,       g.h,        g.w,        g.c_out,
-                    g.kh,         g.kw,         g.p.stride_h, g.p.stride_w, g.p.pad_h,
-                    g.p.pad_w,    g.p.dil_h,    g.p.dil_w,  g.p.groups, num_threads()};
+  const PlanKey key{g.n,       g.c_in,    g.h,          g.w,          g.c_out,
+                    g.kh,      g.kw,      g.p.stride_h, g.p.stride_w, g.p.pad_h,
+                    g.p.pad_w, g.p.dil_h, g.p.dil_w,    g.p.groups,   num_threads()};
   std::lock_guard<std::mutex> lock(mutex);
   std::unique_ptr<ConvPlan>& plan = plans[key];
   if (!plan) {
@@ -215,7 +216,6 @@ ConvPlan& plan_for(const ConvGeometry& g) {
   }
   return *plan;
 }
-
 
 // Whether memory laid out as `whole` (all samples) holds a run of samples in `part`'s layout
 // starting at any sample: the same blocking, samples outermost, so a run is a contiguous slice.
@@ -240,9 +240,8 @@ bool slices_as(const memory::desc& whole, const memory::desc& part) {
 // Samples [s0, s0 + part.dims[0]) of `whole` as memory in `part`'s layout (slices_as holds).
 Buffer slice(const Buffer& whole, const memory::desc& part, int64_t s0) {
   char* base = static_cast<char*>(whole.mem.get_data_handle());
-  const int64_t sample_bytes =
-      whole.mem.get_desc().data.format_desc.blocking.strides[0] *
-      static_cast<int64_t>(memory::data_type_size(part.data_type()));
+  const int64_t sample_bytes = whole.mem.get_desc().data.format_desc.blocking.strides[0] *
+                               static_cast<int64_t>(memory::data_type_size(part.data_type()));
   return {memory(part, cpu_engine(), base + s0 * sample_bytes), whole.storage};
 }
 

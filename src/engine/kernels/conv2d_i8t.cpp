@@ -136,16 +136,14 @@ void conv2d_tap_rows(const ConvGeometry& g, const X* xq, float beta, const int8_
       }
       // int32 and float outputs have the same size: the offset is in elements either way.
       int32_t* dst = static_cast<int32_t*>(out) + (n * g.c_out + group * cout_g) * P;
-      conv_tap_rows_ukernel__avx512vnni(t, P, a.get(), off.data(),
-                                        wp.data() + group * t.weight_bytes(),
-                                        comp.data() + group * cout_g, cout_g,
-                                        scale ? &group_scale : nullptr, dst);
+      conv_tap_rows_ukernel__avx512vnni(
+          t, P, a.get(), off.data(), wp.data() + group * t.weight_bytes(),
+          comp.data() + group * cout_g, cout_g, scale ? &group_scale : nullptr, dst);
     }
   }
 }
 
-void conv2d_i8t_lowered(const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
-                        int32_t* acc) {
+void conv2d_i8t_lowered(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
   const int64_t K = g.k_size(), cout_g = g.cout_g();
   conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
     i8t_gemm(M, cout_g, K, rows, K, wq + group * cout_g * K, K, out, cout_g);
@@ -187,8 +185,8 @@ void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, in
     conv2d_i2t_lowered(g, xq, w_i2, acc);
 }
 
-void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
-                       const AccScale& s, float* y) {
+void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, const AccScale& s,
+                       float* y) {
   if (use_tap_rows(g)) {
     conv2d_tap_rows(g, xq, 1.0f, wq, &s, y);
     return;
@@ -209,8 +207,8 @@ void conv2d_i2t_scaled(const ConvGeometry& g, const int8_t* xq, const uint8_t* w
   scale_output(g, acc.get(), s, y);
 }
 
-void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta,
-                                const int8_t* wq, const AccScale& s, float* y) {
+void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta, const int8_t* wq,
+                                const AccScale& s, float* y) {
   if (use_tap_rows(g)) {
     conv2d_tap_rows(g, x, beta, wq, &s, y);
     return;

@@ -22,13 +22,13 @@ void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, in
 
 // The same products scaled to floats, y [N, C_out, OH, OW] = scale * (clip * acc) + bias
 // (int_epilogue.h): the direct kernel writes y without an int32 tensor in between.
-void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
-                       const AccScale& s, float* y);
+void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, const AccScale& s,
+                       float* y);
 void conv2d_i2t_scaled(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2,
                        const AccScale& s, float* y);
 // conv2d_i8t_scaled of the codes quantize_i8(x, beta) would give, for inference: the direct
 // kernel quantizes while it packs, so the codes are never stored.
-void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta,
-                                const int8_t* wq, const AccScale& s, float* y);
+void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta, const int8_t* wq,
+                                const AccScale& s, float* y);
 
 }  // namespace chimera

@@ -1,7 +1,7 @@
-// AVX-512 VNNI micro-kernel of the tap-row convolution (layouts in conv2d_tap_rows.h). A tile is
-// kNR output channels x MR vectors of 16 output pixels: per step, MR loads of activations and
-// kNR weight dwords broadcast feed kNR * MR vpdpbusd. Only intrinsics, inline asm
-// and file-local code here (see i8t_gemm_avx512vnni.cpp for why).
+// AVX-512 VNNI packing and micro-kernel of the tap-row convolution (layouts in
+// conv2d_tap_rows.h). A tile is kNR output channels x MR vectors of 16 output pixels: per step,
+// MR loads of activations and kNR broadcast weight dwords feed kNR * MR vpdpbusd. Only
+// intrinsics, inline asm and file-local code here (see i8t_gemm_avx512vnni.cpp for why).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -91,10 +91,6 @@ void tile(int64_t P, int64_t p0, const int64_t* base, int64_t steps, const uint3
   }
 }
 
-// Tiles of 2 vectors: 16 accumulators, 2 activation vectors and the broadcast weights. Measured
-// on Zen 5, a broadcast into a register per weight beats vpdpbusd's embedded broadcast, and 2
-// vectors per tile beat 3 (which need the embedded form or spill).
-
 constexpr uint32_t kZero4 = 0x80808080u;  // four bytes x + 128 with x = 0
 
 void fill(uint32_t* p, int64_t n, uint32_t v) {
@@ -112,8 +108,7 @@ void store_quads(__m128i a, __m128i b, __m128i d, __m128i e, int64_t count, uint
                         _mm_xor_si128(_mm_unpacklo_epi16(ab_hi, de_hi), flip),
                         _mm_xor_si128(_mm_unpackhi_epi16(ab_hi, de_hi), flip)};
   int64_t i = 0;
-  for (; i + 4 <= count; i += 4)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), q[i / 4]);
+  for (; i + 4 <= count; i += 4) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), q[i / 4]);
   if (i < count) {
     alignas(16) uint32_t rest[4];
     _mm_store_si128(reinterpret_cast<__m128i*>(rest), q[i / 4]);
@@ -121,27 +116,16 @@ void store_quads(__m128i a, __m128i b, __m128i d, __m128i e, int64_t count, uint
   }
 }
 
-// Codes of one input row of a channel, 16 columns at a time (zero past `count`): int8 codes as
-// they are, or floats quantized as quantize_i8 does.
-struct CodeRows {
-  const int8_t* const* codes;  // per channel of the quad, or null
-  const float* const* values;
-  __m512 beta;
-
-  __m128i load(int k, int64_t x, int64_t count) const {
-    const __mmask16 m = count >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                    : static_cast<__mmask16>((1u << count) - 1);
-    if (codes) return _mm_maskz_loadu_epi8(m, codes[k] + x);
-    return _mm512_cvtepi32_epi8(quantize16_avx512(_mm512_maskz_loadu_ps(m, values[k] + x), beta));
-  }
-};
-
-// dst[x] = the codes of the quad's four channels at column x, each + 128, for x < n.
-void interleave4(const CodeRows& rows, int64_t n, uint32_t* dst) {
+// dst[x] = the codes c[0][x], c[1][x], c[2][x], c[3][x] of the quad's channels, each + 128, for
+// x < n.
+void interleave4(const int8_t* const* c, int64_t n, uint32_t* dst) {
   for (int64_t x = 0; x < n; x += 16) {
     const int64_t count = n - x < 16 ? n - x : 16;
-    store_quads(rows.load(0, x, count), rows.load(1, x, count), rows.load(2, x, count),
-                rows.load(3, x, count), count, dst + x);
+    const __mmask16 m =
+        count == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1);
+    store_quads(_mm_maskz_loadu_epi8(m, c[0] + x), _mm_maskz_loadu_epi8(m, c[1] + x),
+                _mm_maskz_loadu_epi8(m, c[2] + x), _mm_maskz_loadu_epi8(m, c[3] + x), count,
+                dst + x);
   }
 }
 
@@ -157,8 +141,8 @@ void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
       i += 8;
     }
   } else if (stride == 2) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
-                                           30);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (; i + 16 <= n; i += 16)
       _mm512_storeu_si512(dst + i, _mm512_permutex2var_epi32(_mm512_loadu_si512(src + 2 * i), even,
                                                              _mm512_loadu_si512(src + 2 * i + 16)));
@@ -171,26 +155,30 @@ void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
   for (; i < n; ++i) dst[i] = src[i * stride];
 }
 
+// The scratch: a padded row, a zero row of w bytes (which the stride-2 gather may read 16
+// dwords into), then the codes of one sample's group when packing from floats.
+int64_t padded_row_dwords(const ConvGeometry& g) {
+  return g.w + 2 * g.p.pad_w;
+}
+int64_t codes_offset_dwords(const ConvGeometry& g) {
+  return padded_row_dwords(g) + g.w / 4 + 17;
+}
+
 }  // namespace
 
 int64_t tap_rows_scratch_dwords(const ConvGeometry& g) {
-  // A padded row, then a zero row of w floats or bytes (which the stride-2 gather may read 16
-  // dwords into).
-  return g.w + 2 * g.p.pad_w + g.w + 16;
+  return codes_offset_dwords(g) + g.cin_g() * g.h * g.w / 4 + 1;
 }
 
 namespace {
 
 // Each padded input row of a quad is interleaved once: in place straight into its plane, for
-// tap rows into `row`, from which every kernel column j copies its out_w dwords. X is int8
-// (codes) or float (values quantized with beta).
-template <class X>
-void pack(const ConvGeometry& g, const TapRows& t, const X* x_sample, float beta, int64_t group,
-          uint32_t* row, uint32_t* a) {
+// tap rows into `row`, from which every kernel column j copies its out_w dwords.
+void pack(const ConvGeometry& g, const TapRows& t, const int8_t* x_group, uint32_t* row,
+          uint32_t* a) {
   const int64_t sh = g.p.stride_h, sw = g.p.stride_w, out_w = g.out_w, pw = g.p.pad_w;
-  const int64_t plane_hw = g.h * g.w, cin_g = g.cin_g(), padded_w = g.w + 2 * pw;
-  const X* x_group = x_sample + group * cin_g * plane_hw;
-  X* zeros = reinterpret_cast<X*>(row + padded_w);  // for missing channels
+  const int64_t plane_hw = g.h * g.w, cin_g = g.cin_g(), padded_w = padded_row_dwords(g);
+  int8_t* zeros = reinterpret_cast<int8_t*>(row + padded_w);  // for missing channels
   for (int64_t i = 0; i < g.w; ++i) zeros[i] = 0;
   // Interleaves input row iy of quad q into dst[0, padded_w), padding included.
   auto padded_row = [&](int64_t q, int64_t iy, uint32_t* dst) {
@@ -198,16 +186,11 @@ void pack(const ConvGeometry& g, const TapRows& t, const X* x_sample, float beta
       fill(dst, padded_w, kZero4);
       return;
     }
-    const X* ch[4];
+    const int8_t* ch[4];
     for (int64_t k = 0; k < 4; ++k)
       ch[k] = 4 * q + k < cin_g ? x_group + (4 * q + k) * plane_hw + iy * g.w : zeros;
-    CodeRows rows{nullptr, nullptr, _mm512_set1_ps(beta)};
-    if constexpr (sizeof(X) == 1)
-      rows.codes = reinterpret_cast<const int8_t* const*>(ch);
-    else
-      rows.values = reinterpret_cast<const float* const*>(ch);
     fill(dst, pw, kZero4);
-    interleave4(rows, g.w, dst + pw);
+    interleave4(ch, g.w, dst + pw);
     fill(dst + pw + g.w, pw, kZero4);
   };
   if (t.in_place) {
@@ -235,12 +218,24 @@ void pack(const ConvGeometry& g, const TapRows& t, const X* x_sample, float beta
 
 void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const int8_t* x_sample,
                                int64_t group, uint32_t* row, uint32_t* a) {
-  pack(g, t, x_sample, 1.0f, group, row, a);
+  pack(g, t, x_sample + group * g.cin_g() * g.h * g.w, row, a);
 }
 
+// The sample's group is quantized as one run (a single stream the prefetcher follows; reading
+// four channel rows at a time from floats is slower) into the scratch, then packed from there.
 void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const float* x_sample,
                                float beta, int64_t group, uint32_t* row, uint32_t* a) {
-  pack(g, t, x_sample, beta, group, row, a);
+  const int64_t n = g.cin_g() * g.h * g.w;
+  const float* x = x_sample + group * n;
+  int8_t* codes = reinterpret_cast<int8_t*>(row + codes_offset_dwords(g));
+  const __m512 vbeta = _mm512_set1_ps(beta);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i c = quantize16_avx512(_mm512_maskz_loadu_ps(m, x + i), vbeta);
+    _mm_mask_storeu_epi8(codes + i, m, _mm512_cvtepi32_epi8(c));
+  }
+  pack(g, t, codes, row, a);
 }
 
 // Block-outer: a block's weights (steps * 32 bytes) stay in L1 across the tiles, and so do the
@@ -260,6 +255,9 @@ void conv_tap_rows_ukernel__avx512vnni(const TapRows& t, int64_t P, const uint32
     const AccScale* s = scale ? &sb : nullptr;
     // int32 and float outputs have the same size: the offset is in elements either way.
     void* cc = static_cast<int32_t*>(c) + b * kNR * P;
+    // Tiles of 2 vectors: 16 accumulators, 2 activation vectors and the broadcast weights.
+    // Measured on Zen 5, a broadcast into a register per weight beats vpdpbusd's embedded
+    // broadcast, and 2 vectors per tile beat 3 (which need the embedded form or spill).
     for (int64_t p0 = 0; p0 < P; p0 += 32) {
       int64_t base[2];
       for (int m = 0; m < 2; ++m) {

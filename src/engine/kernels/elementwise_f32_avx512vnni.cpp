@@ -26,10 +26,10 @@ void add_f32__avx512vnni(int64_t n, const float* a, const float* b, float* y) {
                                                 _MM_FROUND_CUR_DIRECTION));
   if (i < n) {
     const __mmask16 m = tail(n - i);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_add_round_ps(_mm512_maskz_loadu_ps(m, a + i),
-                                              _mm512_maskz_loadu_ps(m, b + i),
-                                              _MM_FROUND_CUR_DIRECTION));
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        _mm512_add_round_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
+                            _MM_FROUND_CUR_DIRECTION));
   }
 }
 
@@ -44,7 +44,8 @@ void relu_f32__avx512vnni(int64_t n, const float* x, float* y) {
   if (i < n) {
     const __mmask16 m = tail(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ), v));
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ), v));
   }
 }
 

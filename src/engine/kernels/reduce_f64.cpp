@@ -45,7 +45,8 @@ void sum_and_dot_dev_f64(int64_t n, const float* g, const float* x, float m, dou
     return;
   }
   *sum_g = lanes_sum(n, [g](int64_t i) { return static_cast<double>(g[i]); });
-  *sum_g_dev = lanes_sum(n, [g, x, m](int64_t i) { return static_cast<double>(g[i] * (x[i] - m)); });
+  *sum_g_dev =
+      lanes_sum(n, [g, x, m](int64_t i) { return static_cast<double>(g[i] * (x[i] - m)); });
 }
 
 }  // namespace chimera

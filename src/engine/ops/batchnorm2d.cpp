@@ -126,8 +126,8 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
         std::vector<double> sum_g(c, 0.0), sum_g_xhat(c, 0.0);
         for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
           double plane_g, plane_gx;
-          sum_and_dot_dev_f64(plane, pg + (i * c + ch) * plane, px + (i * c + ch) * plane,
-                              mean[ch], &plane_g, &plane_gx);
+          sum_and_dot_dev_f64(plane, pg + (i * c + ch) * plane, px + (i * c + ch) * plane, mean[ch],
+                              &plane_g, &plane_gx);
           sum_g[ch] += plane_g;
           sum_g_xhat[ch] += plane_gx;
         });

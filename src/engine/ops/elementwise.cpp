@@ -52,7 +52,8 @@ Var add(const Var& a, const Var& b) {
   } else {
     out = Tensor::empty(a.shape());
     float* po = out.f32();
-    for_blocks(out.numel(), [&](int64_t s, int64_t e) { add_f32(e - s, pa + s, pb.p + s, po + s); });
+    for_blocks(out.numel(),
+               [&](int64_t s, int64_t e) { add_f32(e - s, pa + s, pb.p + s, po + s); });
   }
   return make_op("add", std::move(out), {a, b}, [a, b, bc](const Tensor& g) {
     add_grad(a, g);

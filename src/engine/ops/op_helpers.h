@@ -27,8 +27,7 @@ template <class F>
 void for_blocks(int64_t n, F f) {
   constexpr int64_t kBlock = int64_t{1} << 14;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  parallel_for(blocks, kBlock,
-               [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
+  parallel_for(blocks, kBlock, [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
 }
 
 // Sum of term(i) for i in [0, n) in double. Eight running sums (lane k takes i = k mod 8) are

@@ -30,19 +30,5 @@ void for_blocks(int64_t n, F f) {
   parallel_for(blocks, kBlock, [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
 }
 
-// Sum of term(i) for i in [0, n) in double. Eight running sums (lane k takes i = k mod 8) are
-// combined in a fixed order at the end: faster than one chain, and the same bits on every run.
-// kernels/reduce_f64.h has the common sums in this order (sum_f64 and BatchNorm's), vectorised.
-template <class F>
-double sum_terms(int64_t n, F term) {
-  double lane[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += term(i + k);
-  double s =
-      ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  for (; i < n; ++i) s += term(i);
-  return s;
-}
 
 }  // namespace chimera

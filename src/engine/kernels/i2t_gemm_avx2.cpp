@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/kernels/simd_avx2.h"
 #include "engine/kernels/i2_layout.h"
 #include "engine/kernels/i2t_gemm_ukernels.h"
 
@@ -23,20 +24,7 @@ constexpr int kNR = 4;  // packed rows per tile
 // int16 partial sums hold 16 blocks (16 * 4 * 508 = 32512 <= 32767) before they are widened.
 constexpr int64_t kWidenBlocks = 16;
 
-int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
 
-__m256i load(const void* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
 
 // Sum of the 128 bytes at p.
 __m256i block_sum(const int8_t* p) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "engine/kernels/simd_avx2.h"
 #include "engine/kernels/i8t_gemm_ukernels.h"
 
 namespace chimera {
@@ -18,20 +19,7 @@ constexpr int64_t kStep = 32;  // int8 lanes per vector
 // 64 steps (64 * 508 = 32512 <= 32767) before they are widened to int32.
 constexpr int64_t kWidenSteps = 64;
 
-int64_t min64(int64_t a, int64_t b) {
-  return a < b ? a : b;
-}
 
-__m256i load(const int8_t* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
 
 int32_t row_sum(const int8_t* a, int64_t K) {
   const __m256i ones8 = _mm256_set1_epi8(1);

@@ -1,4 +1,5 @@
 #include "model/models/model_file.h"
+#include "engine/io/little_endian.h"
 
 #include <openssl/evp.h>
 
@@ -23,16 +24,6 @@ constexpr size_t kShaOffset = kModelFileHeaderBytes - kShaBytes;
 
 using Json = nlohmann::json;
 
-void put_le(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i) & 0xFF));
-}
-
-uint64_t get_le(const std::string& in, size_t offset, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i)
-    value |= uint64_t{static_cast<uint8_t>(in[offset + i])} << (8 * i);
-  return value;
-}
 
 std::string sha256_raw(const char* data, size_t size) {
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);

@@ -1,4 +1,5 @@
 #include "model/quant/packed_ternary.h"
+#include "engine/io/little_endian.h"
 
 #include <array>
 #include <cmath>
@@ -51,16 +52,6 @@ std::array<int64_t, 3> count_codes(const Tensor& codes) {
   return counts;
 }
 
-void put_le(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i) & 0xFF));
-}
-
-uint64_t get_le(const std::string& in, size_t offset, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i)
-    value |= uint64_t{static_cast<uint8_t>(in[offset + i])} << (8 * i);
-  return value;
-}
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <tuple>
@@ -12,6 +13,8 @@
 
 #include "engine/kernels/conv2d_f32.h"
 #include "engine/kernels/conv2d_i8t.h"
+#include "engine/kernels/elementwise_f32.h"
+#include "engine/kernels/quantize_i8.h"
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i8t_gemm.h"
 #include "engine/kernels/isa.h"
@@ -314,6 +317,174 @@ TEST(Conv2dI8t, LargeBatchSpansSeveralChunks) {
   expect_conv_matches_float(
       {"batch 160 32x32x16", {160, 16, 32, 32}, {16, 16, 3, 3}, {.pad_h = 1, .pad_w = 1}}, rng);
 }
+
+
+// ---------------------------------------------------------------- direct convolution per ISA
+//
+// The direct kernels (tap rows, AVX2 and AVX-512 VNNI) against the scalar reference path
+// (im2col + scalar GEMM), bit for bit: int32 sums, the scaled floats, and the inference epilogue
+// (BatchNorm, residual add, ReLU) against the unfused element-wise kernels applied one by one.
+// Output sizes smaller than, equal to and larger than a tile (8 / 16 pixels per vector, 2 vectors
+// per AVX2 tile), odd sizes, channel counts below, at and past a weight block (8), and depths
+// past the AVX2 kernel's int16 widening interval (64 steps of 4 channels).
+
+class Conv2dIsa : public ::testing::TestWithParam<Isa> {};
+
+const ConvCase kIsaCases[] = {
+    {"tile-sized 1x4 16 px", {2, 4, 4, 4}, {8, 4, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"smaller than a vector 2x3", {3, 5, 2, 3}, {3, 5, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"odd 9x11 7 channels", {2, 6, 9, 11}, {7, 6, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"stride 2 5x5 out", {3, 5, 9, 9}, {7, 5, 3, 3}, {.stride_h = 2, .stride_w = 2}},
+    {"resnet stage 1", {2, 16, 32, 32}, {16, 16, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"resnet stem", {2, 3, 32, 32}, {16, 3, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"resnet down 16->32",
+     {2, 16, 32, 32},
+     {32, 16, 3, 3},
+     {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
+    {"resnet shortcut 1x1 stride 2", {2, 32, 16, 16}, {64, 32, 1, 1}, {.stride_h = 2, .stride_w = 2}},
+    {"resnet stage 3, 144 steps", {2, 64, 8, 8}, {64, 64, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"13 channels 72 steps", {1, 32, 7, 13}, {13, 32, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+    {"groups 2 dilation 2",
+     {2, 8, 11, 10},
+     {6, 4, 3, 3},
+     {.pad_h = 2, .pad_w = 2, .dil_h = 2, .dil_w = 2, .groups = 2}},
+    {"deep K=2304", {1, 256, 6, 5}, {11, 256, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+};
+
+// Bit patterns, so that -0 / +0 and NaN payloads count.
+std::vector<uint32_t> bits(const std::vector<float>& v) {
+  std::vector<uint32_t> b(v.size());
+  std::memcpy(b.data(), v.data(), v.size() * sizeof(float));
+  return b;
+}
+
+struct Epilogue {
+  std::vector<float> bias, bn_mul, bn_add, residual;
+  AccScale scale(bool with_bias, bool bn, bool with_residual, bool relu) const {
+    AccScale s;
+    s.scale = 0.0123f;
+    s.clip = 0.75f;
+    if (with_bias) s.bias = bias.data();
+    if (bn) s.bn_mul = bn_mul.data(), s.bn_add = bn_add.data();
+    if (with_residual) s.residual = residual.data();
+    s.relu = relu;
+    return s;
+  }
+};
+
+Epilogue random_epilogue(Rng& rng, int64_t channels, int64_t outputs) {
+  Epilogue e;
+  auto uniform = [&](int64_t n, float lo, float hi) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = lo + (hi - lo) * static_cast<float>(rng.uniform());
+    return v;
+  };
+  e.bias = uniform(channels, -1, 1);
+  e.bn_mul = uniform(channels, 0.2f, 2);
+  e.bn_add = uniform(channels, -0.5f, 0.5f);
+  e.residual = uniform(outputs, -2, 2);
+  return e;
+}
+
+// scale_acc_f32 for the scale and bias, then BatchNorm, residual and ReLU one element-wise kernel
+// at a time: what the ops compute without fusion.
+std::vector<float> unfused(const ConvGeometry& g, const std::vector<int32_t>& acc,
+                           const AccScale& s) {
+  const int64_t P = g.out_pixels(), size = g.n * g.c_out * P;
+  std::vector<float> y(size);
+  AccScale plain;
+  plain.scale = s.scale, plain.clip = s.clip, plain.bias = s.bias;
+  scale_acc_f32(g.n, g.c_out, P, acc.data(), plain, y.data());
+  if (s.bn_mul)
+    for (int64_t row = 0; row < g.n * g.c_out; ++row)
+      fma_f32(P, y.data() + row * P, s.bn_mul[row % g.c_out], s.bn_add[row % g.c_out],
+              y.data() + row * P);
+  if (s.residual) add_f32(size, y.data(), s.residual, y.data());
+  if (s.relu) relu_f32(size, y.data(), y.data());
+  return y;
+}
+
+TEST_P(Conv2dIsa, DirectKernelMatchesScalarReferenceBitForBit) {
+  Rng rng(31);
+  for (const ConvCase& cc : kIsaCases) {
+    SCOPED_TRACE(cc.name);
+    const ConvGeometry g = conv_geometry(cc.x, cc.w, cc.p);
+    const int64_t size = g.n * g.c_out * g.out_pixels();
+    const auto xq = random_activations(rng, shape_numel(cc.x));
+    const auto wq = random_ternary(rng, shape_numel(cc.w));
+    std::vector<int32_t> expected(size), acc(size, Problem::kSentinel);
+    conv2d_i8t_on(Isa::scalar, g, xq.data(), wq.data(), expected.data());
+    conv2d_i8t_on(GetParam(), g, xq.data(), wq.data(), acc.data());
+    ASSERT_EQ(acc, expected);
+
+    const Epilogue e = random_epilogue(rng, g.c_out, size);
+    for (int variant = 0; variant < 16; ++variant) {
+      SCOPED_TRACE("epilogue variant " + std::to_string(variant));
+      const AccScale s = e.scale(variant & 1, variant & 2, variant & 4, variant & 8);
+      std::vector<float> y(size, -1.0f);
+      conv2d_i8t_scaled_on(GetParam(), g, xq.data(), wq.data(), s, y.data());
+      ASSERT_EQ(bits(y), bits(unfused(g, expected, s)));
+    }
+  }
+}
+
+// From floats: the codes quantize_i8 gives, then the same product and epilogue.
+TEST_P(Conv2dIsa, QuantizingWhilePackingMatchesQuantizeThenConvolve) {
+  Rng rng(32);
+  for (const ConvCase& cc : kIsaCases) {
+    SCOPED_TRACE(cc.name);
+    const ConvGeometry g = conv_geometry(cc.x, cc.w, cc.p);
+    const int64_t size = g.n * g.c_out * g.out_pixels();
+    std::vector<float> x(shape_numel(cc.x));
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    const float beta = abs_max_f32(static_cast<int64_t>(x.size()), x.data()) / 127.0f + 1e-6f;
+    std::vector<int8_t> xq(x.size());
+    quantize_i8(static_cast<int64_t>(x.size()), x.data(), beta, xq.data());
+    const auto wq = random_ternary(rng, shape_numel(cc.w));
+    std::vector<int32_t> acc(size);
+    conv2d_i8t_on(Isa::scalar, g, xq.data(), wq.data(), acc.data());
+    const Epilogue e = random_epilogue(rng, g.c_out, size);
+    const AccScale s = e.scale(true, true, true, true);
+    std::vector<float> y(size, -1.0f);
+    conv2d_i8t_scaled_from_f32_on(GetParam(), g, x.data(), beta, wq.data(), s, y.data());
+    ASSERT_EQ(bits(y), bits(unfused(g, acc, s)));
+  }
+}
+
+// The largest sums the int16 partial sums of the AVX2 kernel meet: every activation at +-127
+// (bytes 255 / 1 after the +128 shift) against all-+1 or all--1 weights, 576 steps deep.
+TEST_P(Conv2dIsa, ExtremeValuesStayExact) {
+  const ConvGeometry g =
+      conv_geometry({1, 256, 8, 8}, {16, 256, 3, 3}, {.pad_h = 1, .pad_w = 1});
+  for (const int8_t x : {int8_t{127}, int8_t{-127}}) {
+    std::vector<int8_t> xq(256 * 64, x);
+    std::vector<int8_t> wq(16 * 256 * 9);
+    for (size_t i = 0; i < wq.size(); ++i) wq[i] = (i / (256 * 9)) % 2 ? 1 : -1;
+    std::vector<int32_t> expected(16 * 64), acc(16 * 64);
+    conv2d_i8t_on(Isa::scalar, g, xq.data(), wq.data(), expected.data());
+    conv2d_i8t_on(GetParam(), g, xq.data(), wq.data(), acc.data());
+    EXPECT_EQ(expected[9], (x > 0 ? -1 : 1) * 127 * 256 * 9);  // an interior pixel, channel 0
+    EXPECT_EQ(acc, expected);
+  }
+}
+
+TEST_P(Conv2dIsa, ResultDoesNotDependOnThreadCount) {
+  Rng rng(33);
+  const ConvGeometry g = conv_geometry({5, 16, 16, 16}, {32, 16, 3, 3}, {.pad_h = 1, .pad_w = 1});
+  const auto xq = random_activations(rng, 5 * 16 * 256);
+  const auto wq = random_ternary(rng, 32 * 16 * 9);
+  const int saved = num_threads();
+  std::vector<int32_t> one(5 * 32 * 256), two(5 * 32 * 256);
+  set_num_threads(1);
+  conv2d_i8t_on(GetParam(), g, xq.data(), wq.data(), one.data());
+  set_num_threads(2);
+  conv2d_i8t_on(GetParam(), g, xq.data(), wq.data(), two.data());
+  set_num_threads(saved);
+  EXPECT_EQ(one, two);
+}
+
+INSTANTIATE_TEST_SUITE_P(SupportedIsas, Conv2dIsa, ::testing::ValuesIn(supported_isas()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
 
 }  // namespace
 }  // namespace chimera

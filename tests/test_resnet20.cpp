@@ -320,6 +320,33 @@ TEST(ResNet20, EvaluationChangesNoState) {
   EXPECT_EQ(model.quantized_layers()[3]->quant.forward_step.item(), 1);
 }
 
+// Inference fuses BatchNorm, the residual add and ReLU into the ternary convolutions' epilogue
+// (no gradient recorded); with gradients recorded the same eval forward runs the ops one by
+// one. The logits must be the same bits, for both ternary modes and with fp32 first/last layers.
+TEST(ResNet20, FusedInferenceEqualsUnfusedOpsBitForBit) {
+  for (const auto& [mode, first_last] : {std::pair{ModelMode::chimera, false},
+                                         std::pair{ModelMode::strict_bitnet, false},
+                                         std::pair{ModelMode::chimera, true}}) {
+    SCOPED_TRACE(std::string(model_mode_name(mode)) + (first_last ? " first_last_fp32" : ""));
+    ChimeraResNet20 model = make_model(mode, first_last, 9);
+    Chimera21 optimizer(model.parameters());
+    for (int step = 0; step < 2; ++step)  // BatchNorm running statistics away from 0 and 1
+      train_step(model, optimizer, random_images(6, 10 + step), labels_of({0, 1, 2, 3, 4, 5}));
+    model.eval();
+    const Tensor x = random_images(5, 12);
+    Tensor fused;
+    {
+      NoGradGuard no_grad;
+      fused = model.forward(Var(x)).value();
+    }
+    const Tensor unfused = model.forward(Var(x)).value();
+    EXPECT_TRUE(test::all_equal(fused, unfused));
+    float largest = 0.0f;
+    for (int64_t i = 0; i < fused.numel(); ++i) largest = std::max(largest, std::fabs(fused.f32()[i]));
+    EXPECT_GT(largest, 0.0f);
+  }
+}
+
 TEST(ResNet20, StateDictRoundTripThroughSafetensors) {
   ChimeraResNet20 model = make_model(ModelMode::chimera, false, 3);
   Chimera21 optimizer(model.parameters());

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/kernels/conv2d_tap_rows.h"
 #include "engine/kernels/i2_layout.h"
 #include "engine/kernels/i2t_gemm.h"
@@ -94,11 +95,29 @@ void conv2d_lowered(const ConvGeometry& g, const int8_t* xq, int32_t* acc, const
   }
 }
 
-// The direct kernel (conv2d_tap_rows.h) where the CPU has AVX-512 VNNI and the packed
-// activations stay addressable with 32-bit offsets.
-bool use_tap_rows(const ConvGeometry& g) {
-  static const bool vnni = active_isa() == Isa::avx512vnni;
-  return vnni && tap_rows(g).activation_dwords() < (int64_t{1} << 30);
+// The direct kernel's functions on one ISA (conv2d_tap_rows.h).
+struct TapRowsKernels {
+  int64_t vector_pixels;
+  void (*pack_i8)(const ConvGeometry&, const TapRows&, const int8_t*, int64_t, uint32_t*,
+                  uint32_t*);
+  void (*pack_f32)(const ConvGeometry&, const TapRows&, const float*, float, int64_t, uint32_t*,
+                   uint32_t*);
+  void (*ukernel)(const TapRows&, int64_t, const uint32_t*, const int32_t*, const int8_t*,
+                  const int32_t*, int64_t, const AccScale*, void*);
+};
+
+// The direct kernel on AVX2 and AVX-512 VNNI where the packed activations stay addressable with
+// 32-bit offsets; null where the convolution is lowered (the scalar path is the reference).
+const TapRowsKernels* tap_rows_kernels(Isa isa, const ConvGeometry& g) {
+  CHIMERA_CHECK(isa_supported(isa), "conv2d_i8t: this CPU does not support ", isa_name(isa));
+  static constexpr TapRowsKernels avx512{16, pack_tap_rows__avx512vnni, pack_tap_rows__avx512vnni,
+                                         conv_tap_rows_ukernel__avx512vnni};
+  static constexpr TapRowsKernels avx2{8, pack_tap_rows__avx2, pack_tap_rows__avx2,
+                                       conv_tap_rows_ukernel__avx2};
+  const TapRowsKernels* k = isa == Isa::avx512vnni ? &avx512 : isa == Isa::avx2 ? &avx2 : nullptr;
+  if (k == nullptr || tap_rows(g, k->vector_pixels).activation_dwords() >= (int64_t{1} << 30))
+    return nullptr;
+  return k;
 }
 
 // Weights packed once per call; then per sample and group (in parallel over them, each output
@@ -106,9 +125,9 @@ bool use_tap_rows(const ConvGeometry& g) {
 // or the floats of `scale` when given).
 // X: int8 codes, or floats quantized with beta while packing.
 template <class X>
-void conv2d_tap_rows(const ConvGeometry& g, const X* xq, float beta, const int8_t* wq,
-                     const AccScale* scale, void* out) {
-  const TapRows t = tap_rows(g);
+void conv2d_tap_rows(const TapRowsKernels& k, const ConvGeometry& g, const X* xq, float beta,
+                     const int8_t* wq, const AccScale* scale, void* out) {
+  const TapRows t = tap_rows(g, k.vector_pixels);
   const int64_t groups = g.p.groups, cout_g = g.cout_g(), P = g.out_pixels();
   std::vector<int32_t> off(static_cast<size_t>(t.steps)), comp(static_cast<size_t>(g.c_out));
   tap_row_offsets(g, t, off.data());
@@ -126,27 +145,25 @@ void conv2d_tap_rows(const ConvGeometry& g, const X* xq, float beta, const int8_
       const int64_t n = item / groups, group = item % groups;
       const X* x_sample = xq + n * g.c_in * g.h * g.w;
       if constexpr (std::is_same_v<X, int8_t>)
-        pack_tap_rows__avx512vnni(g, t, x_sample, group, row.get(), a.get());
+        k.pack_i8(g, t, x_sample, group, row.get(), a.get());
       else
-        pack_tap_rows__avx512vnni(g, t, x_sample, beta, group, row.get(), a.get());
-      AccScale group_scale;
-      if (scale != nullptr) {
-        group_scale = *scale;
-        if (group_scale.bias != nullptr) group_scale.bias += group * cout_g;
-      }
+        k.pack_f32(g, t, x_sample, beta, group, row.get(), a.get());
       // int32 and float outputs have the same size: the offset is in elements either way.
-      int32_t* dst = static_cast<int32_t*>(out) + (n * g.c_out + group * cout_g) * P;
-      conv_tap_rows_ukernel__avx512vnni(
-          t, P, a.get(), off.data(), wp.data() + group * t.weight_bytes(),
-          comp.data() + group * cout_g, cout_g, scale ? &group_scale : nullptr, dst);
+      const int64_t first = (n * g.c_out + group * cout_g) * P;
+      AccScale item_scale;
+      if (scale != nullptr) item_scale = scale->at(group * cout_g, first);
+      k.ukernel(t, P, a.get(), off.data(), wp.data() + group * t.weight_bytes(),
+                comp.data() + group * cout_g, cout_g, scale ? &item_scale : nullptr,
+                static_cast<int32_t*>(out) + first);
     }
   }
 }
 
-void conv2d_i8t_lowered(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+void conv2d_i8t_lowered(Isa isa, const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
+                        int32_t* acc) {
   const int64_t K = g.k_size(), cout_g = g.cout_g();
   conv2d_lowered(g, xq, acc, [&](int64_t M, int64_t group, const int8_t* rows, int32_t* out) {
-    i8t_gemm(M, cout_g, K, rows, K, wq + group * cout_g * K, K, out, cout_g);
+    i8t_gemm_isa(isa, M, cout_g, K, rows, K, wq + group * cout_g * K, K, out, cout_g);
   });
 }
 
@@ -171,35 +188,56 @@ void scale_output(const ConvGeometry& g, const int32_t* acc, const AccScale& s, 
 
 }  // namespace
 
-void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
-  if (use_tap_rows(g))
-    conv2d_tap_rows(g, xq, 1.0f, wq, nullptr, acc);
+void conv2d_i8t_on(Isa isa, const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
+                   int32_t* acc) {
+  if (const TapRowsKernels* k = tap_rows_kernels(isa, g))
+    conv2d_tap_rows(*k, g, xq, 1.0f, wq, nullptr, acc);
   else
-    conv2d_i8t_lowered(g, xq, wq, acc);
+    conv2d_i8t_lowered(isa, g, xq, wq, acc);
+}
+
+void conv2d_i8t_scaled_on(Isa isa, const ConvGeometry& g, const int8_t* xq, const int8_t* wq,
+                          const AccScale& s, float* y) {
+  if (const TapRowsKernels* k = tap_rows_kernels(isa, g)) {
+    conv2d_tap_rows(*k, g, xq, 1.0f, wq, &s, y);
+    return;
+  }
+  auto acc = std::make_unique_for_overwrite<int32_t[]>(g.n * g.c_out * g.out_pixels());
+  conv2d_i8t_lowered(isa, g, xq, wq, acc.get());
+  scale_output(g, acc.get(), s, y);
+}
+
+void conv2d_i8t_scaled_from_f32_on(Isa isa, const ConvGeometry& g, const float* x, float beta,
+                                   const int8_t* wq, const AccScale& s, float* y) {
+  if (const TapRowsKernels* k = tap_rows_kernels(isa, g)) {
+    conv2d_tap_rows(*k, g, x, beta, wq, &s, y);
+    return;
+  }
+  auto xq = std::make_unique_for_overwrite<int8_t[]>(g.n * g.c_in * g.h * g.w);
+  quantize_i8(g.n * g.c_in * g.h * g.w, x, beta, xq.get());
+  conv2d_i8t_scaled_on(isa, g, xq.get(), wq, s, y);
+}
+
+void conv2d_i8t(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, int32_t* acc) {
+  conv2d_i8t_on(active_isa(), g, xq, wq, acc);
 }
 
 void conv2d_i2t(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2, int32_t* acc) {
-  if (use_tap_rows(g))
-    conv2d_tap_rows(g, xq, 1.0f, unpacked(g, w_i2).data(), nullptr, acc);
+  if (const TapRowsKernels* k = tap_rows_kernels(active_isa(), g))
+    conv2d_tap_rows(*k, g, xq, 1.0f, unpacked(g, w_i2).data(), nullptr, acc);
   else
     conv2d_i2t_lowered(g, xq, w_i2, acc);
 }
 
 void conv2d_i8t_scaled(const ConvGeometry& g, const int8_t* xq, const int8_t* wq, const AccScale& s,
                        float* y) {
-  if (use_tap_rows(g)) {
-    conv2d_tap_rows(g, xq, 1.0f, wq, &s, y);
-    return;
-  }
-  auto acc = std::make_unique_for_overwrite<int32_t[]>(g.n * g.c_out * g.out_pixels());
-  conv2d_i8t_lowered(g, xq, wq, acc.get());
-  scale_output(g, acc.get(), s, y);
+  conv2d_i8t_scaled_on(active_isa(), g, xq, wq, s, y);
 }
 
 void conv2d_i2t_scaled(const ConvGeometry& g, const int8_t* xq, const uint8_t* w_i2,
                        const AccScale& s, float* y) {
-  if (use_tap_rows(g)) {
-    conv2d_tap_rows(g, xq, 1.0f, unpacked(g, w_i2).data(), &s, y);
+  if (const TapRowsKernels* k = tap_rows_kernels(active_isa(), g)) {
+    conv2d_tap_rows(*k, g, xq, 1.0f, unpacked(g, w_i2).data(), &s, y);
     return;
   }
   auto acc = std::make_unique_for_overwrite<int32_t[]>(g.n * g.c_out * g.out_pixels());
@@ -209,13 +247,7 @@ void conv2d_i2t_scaled(const ConvGeometry& g, const int8_t* xq, const uint8_t* w
 
 void conv2d_i8t_scaled_from_f32(const ConvGeometry& g, const float* x, float beta, const int8_t* wq,
                                 const AccScale& s, float* y) {
-  if (use_tap_rows(g)) {
-    conv2d_tap_rows(g, x, beta, wq, &s, y);
-    return;
-  }
-  auto xq = std::make_unique_for_overwrite<int8_t[]>(g.n * g.c_in * g.h * g.w);
-  quantize_i8(g.n * g.c_in * g.h * g.w, x, beta, xq.get());
-  conv2d_i8t_scaled(g, xq.get(), wq, s, y);
+  conv2d_i8t_scaled_from_f32_on(active_isa(), g, x, beta, wq, s, y);
 }
 
 }  // namespace chimera

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 
+#include "engine/kernels/conv2d_tap_rows_pack.h"
+
 namespace chimera {
 
-TapRows tap_rows(const ConvGeometry& g) {
+TapRows tap_rows(const ConvGeometry& g, int64_t vector_pixels) {
   TapRows t;
-  t.in_place = g.p.stride_w == 1 && g.out_w % 16 == 0;
+  t.in_place = g.p.stride_w == 1 && g.out_w % vector_pixels == 0;
   t.quads = (g.cin_g() + 3) / 4;
   if (t.in_place) {
     t.rows = g.h + 2 * g.p.pad_h;
@@ -25,6 +27,10 @@ TapRows tap_rows(const ConvGeometry& g) {
   t.steps = t.quads * g.kh * g.kw;
   t.blocks = (g.cout_g() + kTapRowsNR - 1) / kTapRowsNR;
   return t;
+}
+
+int64_t tap_rows_scratch_dwords(const ConvGeometry& g) {
+  return codes_offset_dwords(g) + g.cin_g() * g.h * g.w / 4 + 1;
 }
 
 void tap_row_offsets(const ConvGeometry& g, const TapRows& t, int32_t* off) {

@@ -1,12 +1,14 @@
-// The direct integer convolution of conv2d_i8t on AVX-512 VNNI: no im2col, no transpose.
+// The direct integer convolution of conv2d_i8t on AVX-512 VNNI and on AVX2: no im2col, no
+// transpose.
 //
 // One sample and group at a time, the activations are repacked as dwords holding the bytes
 // x + 128 of four consecutive input channels (a "quad"; 128, i.e. x = 0, in the padding and in
-// missing channels of the last quad). The kernel computes 16 consecutive output pixels
-// p = oy * out_w + ox at a time, reading for each kernel tap (i, j) and quad one vector of 16
-// consecutive dwords at base(p) + off[tap, quad], with base(p) = (p / width) * pitch + p % width.
+// missing channels of the last quad). The kernel computes V consecutive output pixels
+// p = oy * out_w + ox at a time (V = 16 on AVX-512, 8 on AVX2: one vector of dwords), reading
+// for each kernel tap (i, j) and quad one vector of V consecutive dwords at
+// base(p) + off[tap, quad], with base(p) = (p / width) * pitch + p % width.
 // Two layouts make that true:
-//   in place (stride_w 1, out_w a multiple of 16): each quad is the zero-padded input image,
+//   in place (stride_w 1, out_w a multiple of V): each quad is the zero-padded input image,
 //     rows of pitch0 = w + 2 * pad_w dwords; width = out_w, pitch = stride_h * pitch0 and
 //     off = quad plane + i * dil_h * pitch0 + j * dil_w. Packing writes the input once.
 //   tap rows (any geometry): for every kernel column j, row phase ry < stride_h and quad, a
@@ -17,7 +19,7 @@
 // Weights are laid out per block of kTapRowsNR output channels as [step = (quad, i, j)][channel
 // in block][4 bytes]. vpdpbusd multiplies unsigned by signed bytes, so each output channel
 // subtracts 128 * (sum of its weights) at the end: exact integers, equal to the float
-// convolution of the same values.
+// convolution of the same values (AVX2 multiplies with vpmaddubsw, also unsigned by signed).
 #pragma once
 
 #include <cstdint>
@@ -45,7 +47,8 @@ struct TapRows {
   int64_t weight_bytes() const { return blocks * steps * kTapRowsNR * 4; }
 };
 
-TapRows tap_rows(const ConvGeometry& g);
+// vector_pixels: V above.
+TapRows tap_rows(const ConvGeometry& g, int64_t vector_pixels);
 
 // off[s]: the dword offset of step s = (quad * kh + i) * kw + j, added to base(p).
 void tap_row_offsets(const ConvGeometry& g, const TapRows& t, int32_t* off);
@@ -56,19 +59,26 @@ void pack_tap_weights(const ConvGeometry& g, const TapRows& t, const int8_t* wq,
 
 // x_sample [c_in, h, w] -> a (activation_dwords() dwords, the slack included); `row` is
 // scratch of tap_rows_scratch_dwords(g) dwords. From int8 codes, or from floats quantized on
-// the way exactly as quantize_i8 does with beta. Single-threaded; AVX-512 VNNI only.
+// the way exactly as quantize_i8 does with beta. Single-threaded; one version per ISA.
 int64_t tap_rows_scratch_dwords(const ConvGeometry& g);
 void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const int8_t* x_sample,
                                int64_t group, uint32_t* row, uint32_t* a);
 void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const float* x_sample,
                                float beta, int64_t group, uint32_t* row, uint32_t* a);
+void pack_tap_rows__avx2(const ConvGeometry& g, const TapRows& t, const int8_t* x_sample,
+                         int64_t group, uint32_t* row, uint32_t* a);
+void pack_tap_rows__avx2(const ConvGeometry& g, const TapRows& t, const float* x_sample,
+                         float beta, int64_t group, uint32_t* row, uint32_t* a);
 
 // acc[co][p] = sum over steps s of dot4(a[base(p) + off[s]], wp[co / NR][s][co % NR]) - comp[co]
 // for co < cout and p < P, written to c (row stride P) as int32 when `scale` is null, else as
-// the floats of int_epilogue.h (scale->bias pointing at these cout channels).
-// Single-threaded; AVX-512 VNNI only.
+// the floats of int_epilogue.h (`scale` pointing at these cout channels: scale->at()).
+// Single-threaded; one version per ISA, bit-identical.
 void conv_tap_rows_ukernel__avx512vnni(const TapRows& t, int64_t P, const uint32_t* a,
                                        const int32_t* off, const int8_t* wp, const int32_t* comp,
                                        int64_t cout, const AccScale* scale, void* c);
+void conv_tap_rows_ukernel__avx2(const TapRows& t, int64_t P, const uint32_t* a,
+                                 const int32_t* off, const int8_t* wp, const int32_t* comp,
+                                 int64_t cout, const AccScale* scale, void* c);
 
 }  // namespace chimera

@@ -9,6 +9,7 @@
 #pragma GCC diagnostic pop
 
 #include "engine/kernels/conv2d_tap_rows.h"
+#include "engine/kernels/conv2d_tap_rows_pack.h"
 #include "engine/kernels/quantize_i8_avx512.h"
 
 namespace chimera {
@@ -79,46 +80,30 @@ void tile(int64_t P, int64_t p0, const int64_t* base, int64_t steps, const uint3
     if (n >= channels) continue;
     const __m512i cn = _mm512_set1_epi32(comp[n]);
     const __m512 bias = _mm512_set1_ps(scale->bias ? scale->bias[n] : 0.0f);
+    const __m512 bn_mul = _mm512_set1_ps(scale->bn_mul ? scale->bn_mul[n] : 0.0f);
+    const __m512 bn_add = _mm512_set1_ps(scale->bn_mul ? scale->bn_add[n] : 0.0f);
 #pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) {
       const int64_t p = p0 + 16 * m;
+      const __mmask16 k = lanes(P - p);
       const __m512 product = _mm512_mul_round_ps(
           clip, _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[n][m], cn)), _MM_FROUND_CUR_DIRECTION);
       __m512 v = _mm512_mul_round_ps(s, product, _MM_FROUND_CUR_DIRECTION);
       if (scale->bias) v = _mm512_add_round_ps(v, bias, _MM_FROUND_CUR_DIRECTION);
-      _mm512_mask_storeu_ps(cf + n * P + p, lanes(P - p), v);
+      if (scale->bn_mul) v = _mm512_fmadd_ps(v, bn_mul, bn_add);
+      if (scale->residual)
+        v = _mm512_add_round_ps(v, _mm512_maskz_loadu_ps(k, scale->residual + n * P + p),
+                                _MM_FROUND_CUR_DIRECTION);
+      if (scale->relu) v = _mm512_max_ps(v, _mm512_setzero_ps());  // vmaxps: -0, NaN -> +0
+      _mm512_mask_storeu_ps(cf + n * P + p, k, v);
     }
   }
 }
 
-constexpr uint32_t kZero4 = 0x80808080u;  // four bytes x + 128 with x = 0
-
-void fill(uint32_t* p, int64_t n, uint32_t v) {
-  for (int64_t i = 0; i < n; ++i) p[i] = v;
-}
-
-// dst[0, count) = the first count of 16 dwords holding the bytes of a, b, d, e (the codes of
-// four channels at 16 consecutive columns), each + 128.
-void store_quads(__m128i a, __m128i b, __m128i d, __m128i e, int64_t count, uint32_t* dst) {
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
-  const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
-  const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
-  const __m128i q[4] = {_mm_xor_si128(_mm_unpacklo_epi16(ab_lo, de_lo), flip),
-                        _mm_xor_si128(_mm_unpackhi_epi16(ab_lo, de_lo), flip),
-                        _mm_xor_si128(_mm_unpacklo_epi16(ab_hi, de_hi), flip),
-                        _mm_xor_si128(_mm_unpackhi_epi16(ab_hi, de_hi), flip)};
-  int64_t i = 0;
-  for (; i + 4 <= count; i += 4) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), q[i / 4]);
-  if (i < count) {
-    alignas(16) uint32_t rest[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(rest), q[i / 4]);
-    for (int k = 0; i < count; ++i, ++k) dst[i] = rest[k];
-  }
-}
-
+struct Avx512 {
 // dst[x] = the codes c[0][x], c[1][x], c[2][x], c[3][x] of the quad's channels, each + 128, for
 // x < n.
-void interleave4(const int8_t* const* c, int64_t n, uint32_t* dst) {
+static void interleave4(const int8_t* const* c, int64_t n, uint32_t* dst) {
   for (int64_t x = 0; x < n; x += 16) {
     const int64_t count = n - x < 16 ? n - x : 16;
     const __mmask16 m =
@@ -131,7 +116,7 @@ void interleave4(const int8_t* const* c, int64_t n, uint32_t* dst) {
 
 // dst[i] = src[i * stride] for i < n, stride 1 or 2 vectorised. Reads at most src[2n - 1] for
 // stride 2. Masked stores are slow on some CPUs, so tails are 8-wide or scalar.
-void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
+static void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
   int64_t i = 0;
   if (stride == 1) {
     for (; i + 16 <= n; i += 16) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
@@ -154,71 +139,13 @@ void gather(const uint32_t* src, int64_t stride, int64_t n, uint32_t* dst) {
   }
   for (; i < n; ++i) dst[i] = src[i * stride];
 }
-
-// The scratch: a padded row, a zero row of w bytes (which the stride-2 gather may read 16
-// dwords into), then the codes of one sample's group when packing from floats.
-int64_t padded_row_dwords(const ConvGeometry& g) {
-  return g.w + 2 * g.p.pad_w;
-}
-int64_t codes_offset_dwords(const ConvGeometry& g) {
-  return padded_row_dwords(g) + g.w / 4 + 17;
-}
-
-}  // namespace
-
-int64_t tap_rows_scratch_dwords(const ConvGeometry& g) {
-  return codes_offset_dwords(g) + g.cin_g() * g.h * g.w / 4 + 1;
-}
-
-namespace {
-
-// Each padded input row of a quad is interleaved once: in place straight into its plane, for
-// tap rows into `row`, from which every kernel column j copies its out_w dwords.
-void pack(const ConvGeometry& g, const TapRows& t, const int8_t* x_group, uint32_t* row,
-          uint32_t* a) {
-  const int64_t sh = g.p.stride_h, sw = g.p.stride_w, out_w = g.out_w, pw = g.p.pad_w;
-  const int64_t plane_hw = g.h * g.w, cin_g = g.cin_g(), padded_w = padded_row_dwords(g);
-  int8_t* zeros = reinterpret_cast<int8_t*>(row + padded_w);  // for missing channels
-  for (int64_t i = 0; i < g.w; ++i) zeros[i] = 0;
-  // Interleaves input row iy of quad q into dst[0, padded_w), padding included.
-  auto padded_row = [&](int64_t q, int64_t iy, uint32_t* dst) {
-    if (iy < 0 || iy >= g.h) {
-      fill(dst, padded_w, kZero4);
-      return;
-    }
-    const int8_t* ch[4];
-    for (int64_t k = 0; k < 4; ++k)
-      ch[k] = 4 * q + k < cin_g ? x_group + (4 * q + k) * plane_hw + iy * g.w : zeros;
-    fill(dst, pw, kZero4);
-    interleave4(ch, g.w, dst + pw);
-    fill(dst + pw + g.w, pw, kZero4);
-  };
-  if (t.in_place) {
-    for (int64_t q = 0; q < t.quads; ++q)
-      for (int64_t r = 0; r < t.rows; ++r)
-        padded_row(q, r - g.p.pad_h, a + q * t.plane + r * t.pitch0);
-  } else {
-    for (int64_t ry = 0; ry < sh; ++ry) {
-      bool used = false;  // a row phase no kernel row reads (1x1 stride 2) is left unpacked
-      for (int64_t i = 0; i < g.kh; ++i) used = used || (i * g.p.dil_h) % sh == ry;
-      if (!used) continue;
-      for (int64_t q = 0; q < t.quads; ++q)
-        for (int64_t r = 0; r < t.rows; ++r) {
-          padded_row(q, r * sh + ry - g.p.pad_h, row);
-          for (int64_t j = 0; j < g.kw; ++j)
-            gather(row + j * g.p.dil_w, sw, out_w,
-                   a + ((j * sh + ry) * t.quads + q) * t.plane + r * out_w);
-        }
-    }
-  }
-  fill(a + t.planes * t.plane, kTapRowsSlack, kZero4);
-}
+};
 
 }  // namespace
 
 void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const int8_t* x_sample,
                                int64_t group, uint32_t* row, uint32_t* a) {
-  pack(g, t, x_sample + group * g.cin_g() * g.h * g.w, row, a);
+  pack<Avx512>(g, t, x_sample + group * g.cin_g() * g.h * g.w, row, a);
 }
 
 // The sample's group is quantized as one run (a single stream the prefetcher follows; reading
@@ -235,7 +162,7 @@ void pack_tap_rows__avx512vnni(const ConvGeometry& g, const TapRows& t, const fl
     const __m512i c = quantize16_avx512(_mm512_maskz_loadu_ps(m, x + i), vbeta);
     _mm_mask_storeu_epi8(codes + i, m, _mm512_cvtepi32_epi8(c));
   }
-  pack(g, t, codes, row, a);
+  pack<Avx512>(g, t, codes, row, a);
 }
 
 // Block-outer: a block's weights (steps * 32 bytes) stay in L1 across the tiles, and so do the
@@ -248,10 +175,7 @@ void conv_tap_rows_ukernel__avx512vnni(const TapRows& t, int64_t P, const uint32
     const int8_t* wb = wp + b * t.steps * kNR * 4;
     const int32_t* cb = comp + b * kNR;
     AccScale sb;
-    if (scale != nullptr) {
-      sb = *scale;
-      if (sb.bias != nullptr) sb.bias += b * kNR;
-    }
+    if (scale != nullptr) sb = scale->at(b * kNR, b * kNR * P);
     const AccScale* s = scale ? &sb : nullptr;
     // int32 and float outputs have the same size: the offset is in elements either way.
     void* cc = static_cast<int32_t*>(c) + b * kNR * P;

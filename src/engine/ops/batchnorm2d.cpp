@@ -57,6 +57,48 @@ void batch_stats(const Tensor& x, std::vector<float>& mean, std::vector<float>& 
 //   training: dx = weight * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M)
 //   evaluation: dx = g * weight * invstd (the statistics are constants)
 //   dweight = sum(g * xhat), dbias = sum(g)
+namespace {
+
+// The evaluation statistics: the running mean and 1 / sqrt(running_var + eps) in float.
+void running_invstd(const BatchNormState& state, double eps, std::vector<float>& mean,
+                    std::vector<float>& invstd) {
+  const float* rm = state.running_mean.f32();
+  const float* rv = state.running_var.f32();
+  for (size_t ch = 0; ch < mean.size(); ++ch) {
+    mean[ch] = rm[ch];
+    invstd[ch] = 1.0f / std::sqrt(rv[ch] + static_cast<float>(eps));
+  }
+}
+
+// y = x * alpha + beta per channel with alpha = invstd * weight, beta = bias - mean * alpha,
+// each a fused multiply-add in float as torch's (FMA-contracted) CPU kernel computes them.
+void affine_from_stats(const std::vector<float>& mean, const std::vector<float>& invstd,
+                       const Tensor& weight, const Tensor& bias, std::vector<float>& alpha,
+                       std::vector<float>& beta) {
+  const float* pw = weight.f32();
+  const float* pb = bias.f32();
+  for (size_t ch = 0; ch < mean.size(); ++ch) {
+    alpha[ch] = invstd[ch] * pw[ch];
+    beta[ch] = std::fma(-mean[ch], alpha[ch], pb[ch]);
+  }
+}
+
+}  // namespace
+
+void batch_norm2d_eval_affine(const Tensor& weight, const Tensor& bias,
+                              const BatchNormState& state, double eps, std::vector<float>& mul,
+                              std::vector<float>& add) {
+  const int64_t c = weight.numel();
+  check_channel_tensor("bias", bias, c);
+  check_channel_tensor("running_mean", state.running_mean, c);
+  check_channel_tensor("running_var", state.running_var, c);
+  std::vector<float> mean(c), invstd(c);
+  running_invstd(state, eps, mean, invstd);
+  mul.resize(c);
+  add.resize(c);
+  affine_from_stats(mean, invstd, weight, bias, mul, add);
+}
+
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
                  bool training, double momentum, double eps) {
   CHIMERA_CHECK(x.value().dim() == 4,
@@ -92,23 +134,11 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
     }
     state.num_batches_tracked.data<int64_t>()[0] += 1;
   } else {
-    const float* rm = state.running_mean.f32();
-    const float* rv = state.running_var.f32();
-    for (int64_t ch = 0; ch < c; ++ch) {
-      mean[ch] = rm[ch];
-      invstd[ch] = 1.0f / std::sqrt(rv[ch] + static_cast<float>(eps));
-    }
+    running_invstd(state, eps, mean, invstd);
   }
 
-  // y = x * alpha + beta per channel with alpha = invstd * weight, beta = bias - mean * alpha,
-  // each a fused multiply-add in float as torch's (FMA-contracted) CPU kernel computes them.
-  const float* pw = weight.value().f32();
-  const float* pb = bias.value().f32();
   std::vector<float> alpha(c), beta(c);
-  for (int64_t ch = 0; ch < c; ++ch) {
-    alpha[ch] = invstd[ch] * pw[ch];
-    beta[ch] = std::fma(-mean[ch], alpha[ch], pb[ch]);
-  }
+  affine_from_stats(mean, invstd, weight.value(), bias.value(), alpha, beta);
   const float* px = x.value().f32();
   Tensor y = Tensor::empty(x.shape());
   float* py = y.f32();

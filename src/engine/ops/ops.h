@@ -2,6 +2,8 @@
 // side by side in the file named in its comment; shapes are given as [dims].
 #pragma once
 
+#include <vector>
+
 #include <optional>
 
 #include "engine/autograd.h"
@@ -43,6 +45,11 @@ struct BatchNormState {
 };
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
                  bool training, double momentum = 0.1, double eps = 1e-5);
+// Evaluation as y = fma(x, mul[c], add[c]) per channel: the values batch_norm2d uses, for a
+// kernel that applies them in its epilogue (int_epilogue.h).
+void batch_norm2d_eval_affine(const Tensor& weight, const Tensor& bias,
+                              const BatchNormState& state, double eps, std::vector<float>& mul,
+                              std::vector<float>& add);
 
 // ---- shape.cpp ----
 Var reshape(const Var& x, Shape shape);

@@ -27,4 +27,8 @@ Var BatchNorm2d::forward(const Var& x) {
   return batch_norm2d(x, weight, bias, state, training(), momentum, eps);
 }
 
+void BatchNorm2d::eval_affine(std::vector<float>& mul, std::vector<float>& add) const {
+  batch_norm2d_eval_affine(weight.value(), bias.value(), state, eps, mul, add);
+}
+
 }  // namespace chimera

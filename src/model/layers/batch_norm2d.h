@@ -14,6 +14,9 @@ class BatchNorm2d : public Module {
 
   void visit_own(const ParamFn& on_param, const BufferFn& on_buffer) override;
   Var forward(const Var& x);  // [N, C, H, W] -> same shape
+  // Evaluation as y = fma(x, mul[c], add[c]): what forward computes in eval mode, for a fused
+  // epilogue (batch_norm2d_eval_affine).
+  void eval_affine(std::vector<float>& mul, std::vector<float>& add) const;
 
   Var weight, bias;
   BatchNormState state;

@@ -28,8 +28,12 @@ BitConv2d::BitConv2d(int64_t in, int64_t out, int64_t k, const Conv2dParams& p, 
       kernel_size(k),
       params(p) {}
 
-// acc = conv(x_q, q); d(weight used) and d x_q are the float convolution's two gradients.
 Var BitConv2d::forward(const Var& x) {
+  return forward_fused(x, AccScale{});
+}
+
+// acc = conv(x_q, q); d(weight used) and d x_q are the float convolution's two gradients.
+Var BitConv2d::forward_fused(const Var& x, const AccScale& post) {
   CHIMERA_CHECK(x.value().dim() == 4 && x.shape()[1] == in_channels,
                 "BitConv2d: expected input [batch, ", in_channels, ", height, width], got ",
                 shape_str(x.shape()));
@@ -46,7 +50,7 @@ Var BitConv2d::forward(const Var& x) {
   p.gradients = [g](const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw) {
     conv2d_backward_f32(g, xq, wq, dz, dx, dw);
   };
-  return forward_with(x, {g.n, g.c_out, g.out_h, g.out_w}, g.out_pixels(), std::move(p));
+  return forward_with(x, {g.n, g.c_out, g.out_h, g.out_w}, g.out_pixels(), std::move(p), post);
 }
 
 }  // namespace chimera

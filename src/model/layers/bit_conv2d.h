@@ -15,6 +15,10 @@ class BitConv2d : public TernaryLayer {
             const Conv2dParams& params, bool bias, const BitLayerOptions& options, Rng& rng);
 
   Var forward(const Var& x);  // [N, C_in, H, W] -> [N, C_out, OH, OW]
+  // Inference (eval mode, no gradient recorded): forward(x) followed by the BatchNorm, residual
+  // add and ReLU of `post` (its scale, clip and bias are ignored), fused into the convolution's
+  // epilogue; bit-identical to applying them one by one (int_epilogue.h).
+  Var forward_fused(const Var& x, const AccScale& post);
 
   int64_t in_channels, out_channels, kernel_size;
   Conv2dParams params;

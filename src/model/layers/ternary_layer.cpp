@@ -35,11 +35,15 @@ void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
 }
 
 Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inner,
-                               Products products) {
+                               Products products, const AccScale& post) {
   const bool train = training();
   const int64_t channels = out_shape[1];
   CHIMERA_CHECK(!(fixed_ && train), "a ternary layer with a fixed weight (from a model file) ",
                 "runs in eval mode only; call eval() first");
+  const bool has_post = post.bn_mul || post.residual || post.relu;
+  CHIMERA_CHECK(!has_post || (!train && !grad_enabled()),
+                "a fused BatchNorm/residual/ReLU epilogue is for inference only (eval mode, no "
+                "gradient recorded)");
   // Without a recorded gradient the codes are not kept: the product may quantize as it goes.
   const bool fused = !grad_enabled() && !fixed_ && products.quantizing_integer;
   QuantizedActivations act;
@@ -49,7 +53,10 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
     act = quantize_activations(x.value(), quant.options.eps_beta);
   QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
   // The reference multiplies the two 0-d scales first.
-  const AccScale scale{act.beta * q.gamma, q.clip, bias ? bias->value().f32() : nullptr};
+  AccScale scale = post;
+  scale.scale = act.beta * q.gamma;
+  scale.clip = q.clip;
+  scale.bias = bias ? bias->value().f32() : nullptr;
   Tensor y = Tensor::empty(out_shape);
   if (fused)
     products.quantizing_integer(x.value().f32(), act.beta, q.codes.data<int8_t>(), scale, y.f32());

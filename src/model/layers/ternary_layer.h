@@ -64,8 +64,10 @@ class TernaryLayer : public Module {
   // Backward, with dz = (beta * gamma) * dy and (dx, dw) = gradients(x_q, q, dz):
   // d weight_master = dw straight through the quantizer; d x = dx / beta under
   // activation_grad = ste (nothing under none); d bias = dy summed over all but the channel
-  // axis.
-  Var forward_with(const Var& x, const Shape& out_shape, int64_t inner, Products products);
+  // axis. `post`'s BatchNorm, residual and ReLU (int_epilogue.h) follow in the product's
+  // epilogue; only in inference (eval mode, no gradient recorded), an error otherwise.
+  Var forward_with(const Var& x, const Shape& out_shape, int64_t inner, Products products,
+                   const AccScale& post = {});
 
  private:
   struct FixedWeight {

@@ -70,6 +70,29 @@ void visit_stage(const char* name, std::vector<std::unique_ptr<BasicBlock>>& sta
     on_child(std::string(name) + "." + std::to_string(b), *stage[b]);
 }
 
+// relu?(bn(conv(x)) + residual?). In inference (eval mode, no gradient recorded) a ternary
+// convolution applies the BatchNorm, the residual add and the ReLU in its epilogue, bit-identical
+// to the ops one by one and without the passes over memory in between.
+Var conv_bn(ConvLayer& conv, BatchNorm2d& bn, const Var& x, const Var* residual, bool with_relu) {
+  if (conv.ternary && !conv.ternary->training() && !bn.training() && !grad_enabled()) {
+    std::vector<float> mul, shift;
+    bn.eval_affine(mul, shift);
+    AccScale post;
+    post.bn_mul = mul.data();
+    post.bn_add = shift.data();
+    post.relu = with_relu;
+    if (residual) post.residual = residual->value().f32();
+    Var y = conv.ternary->forward_fused(x, post);
+    CHIMERA_CHECK(!residual || residual->shape() == y.shape(), "residual shape ",
+                  shape_str(residual->shape()), " differs from the block output ",
+                  shape_str(y.shape()));
+    return y;
+  }
+  Var y = bn.forward(conv.forward(x));
+  if (residual) y = add(y, *residual);
+  return with_relu ? relu(y) : y;
+}
+
 Var run_stage(std::vector<std::unique_ptr<BasicBlock>>& stage, Var x) {
   for (auto& block : stage) x = block->forward(x);
   return x;
@@ -100,9 +123,8 @@ void BasicBlock::visit_children(const ChildFn& on_child) {
 }
 
 Var BasicBlock::forward(const Var& x) {
-  const Var out = bn2.forward(conv2.forward(relu(bn1.forward(conv1.forward(x)))));
-  const Var shortcut = shortcut_conv ? shortcut_bn->forward(shortcut_conv->forward(x)) : x;
-  return relu(add(out, shortcut));
+  const Var shortcut = shortcut_conv ? conv_bn(*shortcut_conv, *shortcut_bn, x, nullptr, false) : x;
+  return conv_bn(conv2, bn2, conv_bn(conv1, bn1, x, nullptr, true), &shortcut, true);
 }
 
 ChimeraResNet20::ChimeraResNet20(const ResNet20Options& o, Rng& rng)
@@ -140,7 +162,7 @@ Var ChimeraResNet20::forward(const Var& x) {
   CHIMERA_CHECK(x.value().dim() == 4 && x.shape()[1] == 3,
                 "ChimeraResNet20: expected images [batch, 3, height, width], got ",
                 shape_str(x.shape()));
-  Var out = relu(bn1.forward(conv1.forward(x)));
+  Var out = conv_bn(conv1, bn1, x, nullptr, true);
   out = run_stage(layer3, run_stage(layer2, run_stage(layer1, out)));
   return fc.forward(global_avg_pool2d(out));
 }

@@ -9,6 +9,7 @@
 #include "engine/kernels/i2_layout.h"
 #include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/isa.h"
+#include "engine/platform.h"
 #include "engine/rng.h"
 #include "engine/threads.h"
 #include "harness/experiments/kernel_baselines.h"
@@ -133,6 +134,7 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
   }
   r["isa"] = isa_name(active_isa());
   r["threads"] = num_threads();
+  r["platform"] = describe(platform());
   return r;
 }
 
@@ -146,12 +148,12 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
   char line[512];
   if (!options.json) {
     const Bandwidth copy = copy_gbps(int64_t{256} << 20), dram = read_gbps(kDramBytes);
+    out << "platform: " << describe(platform()) << "\n";
     std::snprintf(line, sizeof line,
-                  "machine: isa=%s threads=%d L2=%s/core L3=%s; 256 MB copy %.1f GB/s (read+write; "
-                  "best %.1f), 512 MB read %.1f GB/s (best %.1f)\n",
-                  isa_name(active_isa()), num_threads(), cache_size(2).c_str(),
-                  cache_size(3).c_str(), copy.median_gbps, copy.best_gbps, dram.median_gbps,
-                  dram.best_gbps);
+                  "memory: L2=%s/core L3=%s; 256 MB copy %.1f GB/s (read+write; best %.1f), "
+                  "512 MB read %.1f GB/s (best %.1f)\n",
+                  cache_size(2).c_str(), cache_size(3).c_str(), copy.median_gbps, copy.best_gbps,
+                  dram.median_gbps, dram.best_gbps);
     out << line;
     out << "ms, GOPS, x f32, x int8: medians; min, GB/s (packed weights), xbest: fastest runs; "
            "roof: best read GB/s at the packed footprint; cold: GB/s from DRAM\n";

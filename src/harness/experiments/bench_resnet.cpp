@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/ops/ops.h"
+#include "engine/platform.h"
 #include "engine/threads.h"
 #include "model/models/resnet20.h"
 #include "train/optim/adam.h"
@@ -62,7 +63,8 @@ Json bench_resnet_one(const std::string& mode, const std::string& activation_gra
           {"threads", threads},
           {"train_images_per_s", std::round(train * 10) / 10},
           {"eval_images_per_s", std::round(eval * 10) / 10},
-          {"peak_rss_mb", std::round(usage.ru_maxrss / 1024.0 * 10) / 10}};
+          {"peak_rss_mb", std::round(usage.ru_maxrss / 1024.0 * 10) / 10},
+          {"platform", describe(platform())}};
 }
 
 static Json run_child(const std::string& self_exe, const std::string& mode,
@@ -82,7 +84,9 @@ static Json run_child(const std::string& self_exe, const std::string& mode,
 }
 
 void bench_resnet(const BenchResnetOptions& o, const std::string& self_exe, std::ostream& out) {
+  set_num_threads(o.threads);  // what the children run with, for the platform line
   if (!o.json) {
+    out << "platform: " << describe(platform()) << "\n";
     char line[160];
     std::snprintf(line, sizeof line, "%-14s %-5s %6s %8s %14s %14s %10s\n", "mode", "grad", "batch",
                   "threads", "train img/s", "eval img/s", "peak MB");

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <iterator>
 #include <string>
@@ -485,6 +486,59 @@ TEST_P(Conv2dIsa, ResultDoesNotDependOnThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(SupportedIsas, Conv2dIsa, ::testing::ValuesIn(supported_isas()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
+
+
+// ---------------------------------------------------------------- element-wise kernels per ISA
+
+// Each SIMD element-wise kernel against its scalar reference, bit for bit, at lengths around the
+// vector widths, with NaN, -0 and +0 among the values.
+TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
+  struct Kernels {
+    Isa isa;
+    void (*add)(int64_t, const float*, const float*, float*);
+    void (*relu)(int64_t, const float*, float*);
+    void (*relu_backward)(int64_t, const float*, const float*, float*);
+    void (*fma)(int64_t, const float*, float, float, float*);
+    void (*i8_to_f32)(int64_t, const int8_t*, float*);
+  };
+  const Kernels scalar{Isa::scalar, add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
+                       fma_f32__scalar, i8_to_f32__scalar};
+  const Kernels simd[] = {
+      {Isa::avx2, add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2, fma_f32__avx2,
+       i8_to_f32__avx2},
+      {Isa::avx512vnni, add_f32__avx512vnni, relu_f32__avx512vnni, relu_backward_f32__avx512vnni,
+       fma_f32__avx512vnni, i8_to_f32__avx512vnni}};
+  Rng rng(41);
+  int checked = 0;
+  for (const Kernels& k : simd) {
+    if (!isa_supported(k.isa)) continue;
+    SCOPED_TRACE(isa_name(k.isa));
+    for (const int64_t n : {0, 1, 7, 8, 9, 15, 16, 17, 31, 1000}) {
+      SCOPED_TRACE("n=" + std::to_string(n));
+      std::vector<float> a(n), b(n);
+      std::vector<int8_t> q(n);
+      for (int64_t i = 0; i < n; ++i) {
+        a[i] = static_cast<float>(rng.normal());
+        b[i] = static_cast<float>(rng.normal());
+        q[i] = static_cast<int8_t>(rng.below(256) - 128);
+      }
+      if (n > 3) a[1] = -0.0f, a[2] = std::nanf(""), a[3] = 0.0f, b[2] = -0.0f;
+      auto same = [&](auto run) {
+        std::vector<float> expected(n, 5.0f), actual(n, 5.0f);
+        run(scalar, expected.data());
+        run(k, actual.data());
+        EXPECT_EQ(bits(actual), bits(expected));
+      };
+      same([&](const Kernels& kk, float* y) { kk.add(n, a.data(), b.data(), y); });
+      same([&](const Kernels& kk, float* y) { kk.relu(n, a.data(), y); });
+      same([&](const Kernels& kk, float* y) { kk.relu_backward(n, a.data(), b.data(), y); });
+      same([&](const Kernels& kk, float* y) { kk.fma(n, a.data(), 1.37f, -0.21f, y); });
+      same([&](const Kernels& kk, float* y) { kk.i8_to_f32(n, q.data(), y); });
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked > 0, best_isa() != Isa::scalar);  // every SIMD path this CPU has ran
+}
 
 }  // namespace
 }  // namespace chimera

@@ -24,9 +24,9 @@ const ElementwiseKernels& kernels() {
                                   relu_backward_f32__avx512vnni, fma_f32__avx512vnni,
                                   i8_to_f32__avx512vnni};
       case Isa::avx2:
-        return ElementwiseKernels{add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
+        return ElementwiseKernels{add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2,
                                   __builtin_cpu_supports("fma") ? fma_f32__avx2 : fma_f32__scalar,
-                                  i8_to_f32__scalar};
+                                  i8_to_f32__avx2};
       case Isa::scalar:
         break;
     }

@@ -31,6 +31,10 @@ void add_f32__avx512vnni(int64_t n, const float* a, const float* b, float* y);
 void relu_f32__avx512vnni(int64_t n, const float* x, float* y);
 void relu_backward_f32__avx512vnni(int64_t n, const float* y, const float* g, float* dx);
 void fma_f32__avx2(int64_t n, const float* x, float a, float b, float* y);
+void add_f32__avx2(int64_t n, const float* a, const float* b, float* y);
+void relu_f32__avx2(int64_t n, const float* x, float* y);
+void relu_backward_f32__avx2(int64_t n, const float* y, const float* g, float* dx);
+void i8_to_f32__avx2(int64_t n, const int8_t* x, float* y);
 void fma_f32__avx512vnni(int64_t n, const float* x, float a, float b, float* y);
 void i8_to_f32__avx512vnni(int64_t n, const int8_t* x, float* y);
 

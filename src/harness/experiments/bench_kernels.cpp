@@ -9,6 +9,8 @@
 #include "engine/kernels/i2_layout.h"
 #include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/isa.h"
+#include "engine/kernels/int_epilogue.h"
+#include "engine/kernels/quantize_i8.h"
 #include "engine/platform.h"
 #include "engine/rng.h"
 #include "engine/threads.h"
@@ -93,6 +95,21 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
                   ": i2t_gemm and oneDNN disagree at output ", i, " (", c[i], " vs ",
                   int8.result()[i], ")");
 
+  // As a layer uses it: float activations in (per-tensor abs-max, quantized to int8), float
+  // outputs out (scaled), the work a peer's float-in/float-out matmul does. Cold: the weights
+  // rotate through copies larger than any cache (> 600 MB), as the peers' cold figures do.
+  std::vector<float> x(M * K), y(M * N);
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  std::vector<int8_t> xq(M * K);
+  auto layer = [&](const uint8_t* weights) {
+    const float beta = abs_max_f32(M * K, x.data()) / 127.0f + 1e-6f;
+    quantize_i8(M * K, x.data(), beta, xq.data());
+    i2t_gemm(M, N, K, xq.data(), K, weights, c.data(), N);
+    scale_acc_f32(M, N, 1, c.data(), AccScale{beta * 0.5f}, y.data());
+  };
+  const Timing layer_time =
+      time_ms([&] { layer(packed.data()); }, kMinRepeats, options.min_seconds);
+
   const double gb = static_cast<double>(packed.size()) / 1e9, ops = 2.0 * M * N * K;
   Json r;
   r["name"] = shape.name;
@@ -123,6 +140,21 @@ Json bench_kernel_shape(const KernelBenchShape& shape, const KernelBenchOptions&
   r["read_gbps_at_footprint"] = read_limit_gbps(packed.size());
   r["share_of_read_limit"] =
       r["gbps_best"].get<double>() / r["read_gbps_at_footprint"].get<double>();
+  r["layer_ms"] = layer_time.median_ms;
+  r["layer_ms_min"] = layer_time.min_ms;
+  if (M <= 8) {  // weight-bound shapes, float in and out, weights from DRAM
+    const int64_t copies = int64_t{600} * 1000 * 1000 / static_cast<int64_t>(packed.size()) + 1;
+    std::vector<uint8_t> many(packed.size() * copies);
+    for (int64_t i = 0; i < copies; ++i)
+      std::copy(packed.begin(), packed.end(), many.begin() + i * packed.size());
+    int64_t next = 0;
+    auto rotate = [&] {
+      layer(many.data() + next * packed.size());
+      next = (next + 1) % copies;
+    };
+    for (int64_t i = 0; i < copies; ++i) rotate();  // every copy touched, then evicted in turn
+    r["layer_ms_cold"] = time_ms(rotate, kMinRepeats, options.min_seconds).median_ms;
+  }
   if (M <= 8) {  // ... and, for weight-bound shapes, from DRAM with cold caches
     CacheFlusher flush(kFlushBytes);
     const Timing cold = time_ms(i2t, kMinRepeats, options.min_seconds, [&] { flush(); });
@@ -156,10 +188,13 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
                   dram.median_gbps, dram.best_gbps);
     out << line;
     out << "ms, GOPS, x f32, x int8: medians; min, GB/s (packed weights), xbest: fastest runs; "
-           "roof: best read GB/s at the packed footprint; cold: GB/s from DRAM\n";
-    std::snprintf(line, sizeof line, "%-46s %6s %5s %5s %8s %8s %7s %6s %7s %7s %7s %6s %5s %5s\n",
-                  "shape", "M", "N", "K", "ms", "min", "GOPS", "GB/s", "x f32", "x int8", "xbest",
-                  "roof", "share", "cold");
+           "roof: best read GB/s at the packed footprint; cold: GB/s from DRAM; layer: ms with float "
+           "activations in (quantized) and float outputs out, l.cold: the same with the weights "
+           "rotating through 600 MB of copies\n";
+    std::snprintf(line, sizeof line,
+                  "%-46s %6s %5s %5s %8s %8s %7s %6s %7s %7s %7s %6s %5s %5s %8s %8s\n", "shape",
+                  "M", "N", "K", "ms", "min", "GOPS", "GB/s", "x f32", "x int8", "xbest", "roof",
+                  "share", "cold", "layer", "l.cold");
     out << line;
   }
   for (const auto& shape : shapes) {
@@ -171,16 +206,20 @@ void run_kernel_bench(const KernelBenchOptions& options, std::ostream& out) {
     const std::string cold = r.contains("gbps_cold_best")
                                  ? std::to_string(std::lround(r["gbps_cold_best"].get<double>()))
                                  : "-";
+    char layer_cold[32] = "-";
+    if (r.contains("layer_ms_cold"))
+      std::snprintf(layer_cold, sizeof layer_cold, "%.4f", r["layer_ms_cold"].get<double>());
     std::snprintf(line, sizeof line,
                   "%-46s %6lld %5lld %5lld %8.4f %8.4f %7.1f %6.1f %7.2f %7.2f %7.2f %6.1f %4.0f%% "
-                  "%5s\n",
+                  "%5s %8.4f %8s\n",
                   shape.name.c_str(), static_cast<long long>(shape.M),
                   static_cast<long long>(shape.N), static_cast<long long>(shape.K),
                   r["ms"].get<double>(), r["ms_min"].get<double>(), r["gops"].get<double>(),
                   r["gbps_best"].get<double>(), r["speedup_vs_f32"].get<double>(),
                   r["speedup_vs_int8"].get<double>(), r["speedup_vs_int8_best"].get<double>(),
                   r["read_gbps_at_footprint"].get<double>(),
-                  100 * r["share_of_read_limit"].get<double>(), cold.c_str());
+                  100 * r["share_of_read_limit"].get<double>(), cold.c_str(),
+                  r["layer_ms"].get<double>(), layer_cold);
     out << line << std::flush;
   }
 }

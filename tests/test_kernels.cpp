@@ -405,6 +405,30 @@ std::vector<float> unfused(const ConvGeometry& g, const std::vector<int32_t>& ac
   return y;
 }
 
+// Every output of scale_acc_f32 is epilogue_ref of its accumulator, channel and element, for
+// the linear shape (inner = 1: channels consecutive in a row) and the convolution shape.
+TEST(ScaleAccF32, EveryOutputIsTheScalarEpilogue) {
+  Rng rng(30);
+  for (const auto& [outer, channels, inner] :
+       {std::tuple<int64_t, int64_t, int64_t>{3, 37, 1}, {1, 4096, 1}, {2, 5, 67}, {4, 16, 9}}) {
+    SCOPED_TRACE(std::to_string(outer) + "x" + std::to_string(channels) + "x" +
+                 std::to_string(inner));
+    const int64_t size = outer * channels * inner;
+    std::vector<int32_t> acc(size);
+    for (auto& a : acc) a = static_cast<int32_t>(rng.below(200001)) - 100000;
+    const Epilogue e = random_epilogue(rng, channels, size);
+    for (int variant = 0; variant < 16; ++variant) {
+      SCOPED_TRACE("epilogue variant " + std::to_string(variant));
+      const AccScale s = e.scale(variant & 1, variant & 2, variant & 4, variant & 8);
+      std::vector<float> y(size, -1.0f), expected(size);
+      scale_acc_f32(outer, channels, inner, acc.data(), s, y.data());
+      for (int64_t i = 0; i < size; ++i)
+        expected[i] = epilogue_ref(s, acc[i], i / inner % channels, i);
+      ASSERT_EQ(bits(y), bits(expected));
+    }
+  }
+}
+
 TEST_P(Conv2dIsa, DirectKernelMatchesScalarReferenceBitForBit) {
   Rng rng(31);
   for (const ConvCase& cc : kIsaCases) {

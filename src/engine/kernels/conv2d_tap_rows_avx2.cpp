@@ -13,6 +13,7 @@
 #include "engine/kernels/conv2d_tap_rows.h"
 #include "engine/kernels/conv2d_tap_rows_pack.h"
 #include "engine/kernels/quantize_i8.h"
+#include "engine/kernels/simd_avx2.h"
 
 namespace chimera {
 namespace {
@@ -21,14 +22,6 @@ constexpr int kNR = 4;           // output channels per tile
 constexpr int64_t kWiden = 64;   // steps summed in int16 before widening (64 * 510 <= 32767)
 
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// acc + vpmaddubsw(a, w) in int16 lanes. The asm form keeps the accumulator in its register
-// (with the intrinsics GCC 12 copies every accumulator around each step and spills one).
-inline __m256i maddubs_add(__m256i acc, __m256i a, __m256i w) {
-  __m256i product;
-  asm("vpmaddubsw %3, %2, %1\n\tvpaddw %1, %0, %0" : "+x"(acc), "=&x"(product) : "x"(a), "x"(w));
-  return acc;
-}
 
 // Lanes [0, count) of a mask for maskload/maskstore.
 inline __m256i lanes(int64_t count) {

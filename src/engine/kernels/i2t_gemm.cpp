@@ -22,7 +22,7 @@ struct I2tUkernels {
 // Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
 constexpr I2tUkernels kUkernels[] = {
     {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
-    {i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_2x4, i2t_gemm_ukernel__avx2_3x16c4},
+    {i2t_gemv_ukernel__avx2_1x1, i2t_gemm_ukernel__avx2_8x1, i2t_gemm_ukernel__avx2_3x16c4},
     {i2t_gemv_ukernel__avx512vnni_1x4, i2t_gemm_ukernel__avx512vnni_4x4,
      i2t_gemm_ukernel__avx512vnni_16x16c4}};
 static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,

@@ -23,10 +23,15 @@ using I2tGemmUkernel = void (*)(int64_t M, int64_t N, int64_t K, const int8_t* A
 void i2t_gemm_ukernel__scalar(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                               const uint8_t* W, int32_t* C, int64_t ldc);
 
-// AVX2, any M: MR rows of A x 4 packed rows per tile (1x4 for a single row, else 2x4); one
-// 32-byte load gives 4 x 32 codes by shift and mask, vpmaddubsw into int16 sums widened every
-// 64 steps; the last partial block of A is read from a zero-padded copy.
-void i2t_gemm_ukernel__avx2_2x4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+// AVX2 GEMV (any M, used for M = 1), one packed row at a time: per 128 weights one load, one
+// shift and four masks give the codes, two of the groups scaled by 4 (kept in their own int16
+// sums); activations are memory operands of vpmaddubsw; the packed rows are prefetched ahead
+// for weights that come from DRAM. The last partial block of A is read from a zero-padded copy.
+void i2t_gemv_ukernel__avx2_1x1(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                                const uint8_t* W, int32_t* C, int64_t ldc);
+// AVX2, small M: 8 rows of A x 1 packed row per tile; each block is decoded once (3 shifts,
+// 4 masks) and used by the 8 rows; vpmaddubsw into int16 sums widened every 16 blocks.
+void i2t_gemm_ukernel__avx2_8x1(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                 const uint8_t* W, int32_t* C, int64_t ldc);
 // AVX2, large M: like the AVX-512 panel kernel below (weights decoded once per block into s8
 // panels, 4 broadcast activations shifted to u8), with vpmaddubsw into int16 sums widened every

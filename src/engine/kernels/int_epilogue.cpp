@@ -4,21 +4,38 @@
 
 namespace chimera {
 
+namespace {
+
+// y[i] for the n outputs of channels c0, c0 + step, ... (step 0: one channel throughout, step 1:
+// consecutive channels) at elements e0, e0 + 1, ...
+void scale_run(const int32_t* a, int64_t n, int64_t c0, int64_t step, int64_t e0,
+               const AccScale& s, float* out) {
+  if (!s.bn_mul && !s.residual && !s.relu) {  // the training path: loops the compiler vectorises
+    const float clip = s.clip, scale = s.scale;
+    if (!s.bias)
+      for (int64_t i = 0; i < n; ++i) out[i] = scale * (clip * static_cast<float>(a[i]));
+    else if (step == 0)
+      for (int64_t i = 0; i < n; ++i) out[i] = scale * (clip * static_cast<float>(a[i])) + s.bias[c0];
+    else
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = scale * (clip * static_cast<float>(a[i])) + s.bias[c0 + i];
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = epilogue_ref(s, a[i], c0 + step * i, e0 + i);
+}
+
+}  // namespace
+
 void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t* acc,
                    const AccScale& s, float* y) {
+  if (inner == 1) {  // a linear layer: one row of `channels` outputs per sample
+    parallel_for(outer, channels, [&](int64_t row) {
+      scale_run(acc + row * channels, channels, 0, 1, row * channels, s, y + row * channels);
+    });
+    return;
+  }
   parallel_for(outer * channels, inner, [&](int64_t row) {
-    const int32_t* a = acc + row * inner;
-    float* out = y + row * inner;
-    const int64_t c = row % channels;
-    if (!s.bn_mul && !s.residual && !s.relu) {  // the training path: a loop the compiler vectorises
-      const float clip = s.clip, scale = s.scale, b = s.bias ? s.bias[c] : 0.0f;
-      if (s.bias)
-        for (int64_t i = 0; i < inner; ++i) out[i] = scale * (clip * static_cast<float>(a[i])) + b;
-      else
-        for (int64_t i = 0; i < inner; ++i) out[i] = scale * (clip * static_cast<float>(a[i]));
-      return;
-    }
-    for (int64_t i = 0; i < inner; ++i) out[i] = epilogue_ref(s, a[i], c, row * inner + i);
+    scale_run(acc + row * inner, inner, row % channels, 0, row * inner, s, y + row * inner);
   });
 }
 

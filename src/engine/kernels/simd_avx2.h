@@ -18,6 +18,23 @@ inline int32_t hsum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// acc + vpmaddubsw(u, s) in int16 lanes (u: unsigned bytes, s: signed bytes). The asm form
+// keeps the accumulator in its register (with the intrinsics GCC 12 reassociates the sums,
+// computes every product first and spills them).
+inline __m256i maddubs_add(__m256i acc, __m256i u, __m256i s) {
+  __m256i product;
+  asm("vpmaddubsw %3, %2, %1\n\tvpaddw %1, %0, %0" : "+x"(acc), "=&x"(product) : "x"(u), "x"(s));
+  return acc;
+}
+// The same with the signed bytes read from memory (32 bytes at p) by the instruction itself.
+inline __m256i maddubs_add(__m256i acc, __m256i u, const void* p) {
+  __m256i product;
+  asm("vpmaddubsw %3, %2, %1\n\tvpaddw %1, %0, %0"
+      : "+x"(acc), "=&x"(product)
+      : "x"(u), "m"(*static_cast<const __m256i*>(p)));
+  return acc;
+}
+
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 }  // namespace

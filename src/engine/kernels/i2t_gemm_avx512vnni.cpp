@@ -69,6 +69,9 @@ __m512i halves32(int lo, int hi) {
 
 // ---------------------------------------------------------------- GEMV, 1 x NR
 
+// Software prefetch distance along the packed rows (weights from DRAM; see the AVX2 GEMV).
+constexpr int64_t kGemvPrefetchBytes = 4096;
+
 // c[n] = sum_k a[k] * w_n[k] for NR packed rows starting at W. acc_lo takes weights 0..63 of
 // each block (scales 1 | 4 per half), acc_hi weights 64..127 (16 | 64). Lane bound for
 // K <= 2^22: 2^22 / 128 blocks * 4 * (2 * 64) * 127 < 2^31.
@@ -86,8 +89,17 @@ void gemv_rows(const int8_t* a, int64_t K, int32_t rs, const uint8_t* W, int64_t
     }
   };
   const int64_t full = K / kBlock;
-  for (int64_t b = 0; b < full; ++b)
+  int64_t b = 0;
+  for (; b + 2 <= full; b += 2) {  // a 64-byte line of each packed row per step
+    for (int n = 0; n < NR; ++n)
+      _mm_prefetch(reinterpret_cast<const char*>(W + n * row_bytes + b * kI2BlockBytes) +
+                       kGemvPrefetchBytes,
+                   _MM_HINT_T0);
     step(b, _mm512_loadu_si512(a + b * kBlock), _mm512_loadu_si512(a + b * kBlock + 64));
+    step(b + 1, _mm512_loadu_si512(a + (b + 1) * kBlock),
+         _mm512_loadu_si512(a + (b + 1) * kBlock + 64));
+  }
+  if (b < full) step(b, _mm512_loadu_si512(a + b * kBlock), _mm512_loadu_si512(a + b * kBlock + 64));
   if (full * kBlock < K)
     step(full, load_tail(a, full * kBlock, K), load_tail(a, full * kBlock + 64, K));
 
@@ -119,9 +131,10 @@ __m512i transpose_sum16(const __m512i* v) {
 }
 
 // Sums of (w[n] + 1) * a[m] over K in lane m * 4 + n (rows >= MR are zero). One block is
-// decoded per packed row (vpand; vpsrlw + vpand) and used by all MR rows of A.
+// decoded per packed row (vpand; vpsrlw + vpand) and used by all MR rows of A. ahead > 0:
+// prefetch the packed rows that far ahead (weights from DRAM), one line per row every 2 blocks.
 template <int MR>
-__m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K) {
+__m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K, int64_t ahead) {
   const __m512i mask = halves8(0x03, 0x0C);
   __m512i acc[kNR * kNR];  // acc[m * 4 + n]
   for (auto& v : acc) v = _mm512_setzero_si512();
@@ -141,8 +154,12 @@ __m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K) {
     }
   };
   const int64_t full = K / kBlock;
-  for (int64_t b = 0; b < full; ++b)
+  for (int64_t b = 0; b < full; ++b) {
+    if (ahead > 0 && b % 2 == 0)
+      for (int n = 0; n < kNR; ++n)
+        _mm_prefetch(reinterpret_cast<const char*>(w[n] + b * kI2BlockBytes) + ahead, _MM_HINT_T0);
     step(b, [](const int8_t* p, int64_t k) { return _mm512_loadu_si512(p + k); });
+  }
   if (full * kBlock < K) step(full, [K](const int8_t* p, int64_t k) { return load_tail(p, k, K); });
   const __m512i shift = halves32(0, 2);
   for (auto& v : acc) v = _mm512_srav_epi32(v, shift);
@@ -153,11 +170,11 @@ __m512i tile(const int8_t* const* a, const uint8_t* const* w, int64_t K) {
 // repeating the last), C pointing at (a[0], w[0]).
 template <int MR>
 void store_tile(const int8_t* const* a, const int32_t* rs, const uint8_t* const* w, int64_t nr,
-                int64_t K, int32_t* C, int64_t ldc) {
+                int64_t K, int64_t ahead, int32_t* C, int64_t ldc) {
   alignas(64) int32_t out[kNR * kNR] = {};
   for (int m = 0; m < MR; ++m)
     for (int n = 0; n < kNR; ++n) out[m * kNR + n] = rs[m];
-  _mm512_store_si512(out, _mm512_sub_epi32(tile<MR>(a, w, K), _mm512_load_si512(out)));
+  _mm512_store_si512(out, _mm512_sub_epi32(tile<MR>(a, w, K, ahead), _mm512_load_si512(out)));
   const __mmask8 cols = static_cast<__mmask8>((1u << nr) - 1);
   for (int m = 0; m < MR; ++m)
     _mm_mask_storeu_epi32(C + m * ldc, cols,
@@ -300,7 +317,8 @@ void i2t_gemv_ukernel__avx512vnni_1x4(int64_t M, int64_t N, int64_t K, const int
     const int8_t* a = A + m * lda;
     int32_t* c = C + m * ldc;
     const int32_t rs = row_sum(a, K);
-    // 4 rows per tile measured fastest (8 and 2 are ~20% slower on Zen 5).
+    // 4 rows per tile measured fastest (8 and 2 are ~20% slower on Zen 5; on Sapphire Rapids 2
+    // rows are 10 % and 1 row 50 % slower).
     int64_t n = 0;
     for (; n + 4 <= N; n += 4) gemv_rows<4>(a, K, rs, W + n * row_bytes, row_bytes, c + n);
     for (; n < N; ++n) gemv_rows<1>(a, K, rs, W + n * row_bytes, row_bytes, c + n);
@@ -325,18 +343,21 @@ void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int
       const int64_t nr = min64(kNR, N - n0);
       const uint8_t* w[kNR];
       for (int n = 0; n < kNR; ++n) w[n] = W + (n0 + min64(n, nr - 1)) * row_bytes;
+      // The first pass over this tile's rows prefetches the next tile's, line by line.
+      const int64_t ahead = m0 == 0 && n0 + kNR < N ? kNR * row_bytes : 0;
       int32_t* c = C + m0 * ldc + n0;
       int64_t m = 0;
-      for (; m + 4 <= mc; m += 4) store_tile<4>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+      for (; m + 4 <= mc; m += 4)
+        store_tile<4>(a + m, rs + m, w, nr, K, m == 0 ? ahead : 0, c + m * ldc, ldc);
       switch (mc - m) {
         case 3:
-          store_tile<3>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          store_tile<3>(a + m, rs + m, w, nr, K, m == 0 ? ahead : 0, c + m * ldc, ldc);
           break;
         case 2:
-          store_tile<2>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          store_tile<2>(a + m, rs + m, w, nr, K, m == 0 ? ahead : 0, c + m * ldc, ldc);
           break;
         case 1:
-          store_tile<1>(a + m, rs + m, w, nr, K, c + m * ldc, ldc);
+          store_tile<1>(a + m, rs + m, w, nr, K, m == 0 ? ahead : 0, c + m * ldc, ldc);
           break;
         default:
           break;

@@ -182,10 +182,11 @@ TEST_P(I2tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
 }
 
 // |a| = 127 against all-equal weights drives every partial sum to its bound, up to the deepest
-// K allowed (the AVX-512 GEMV's scaled accumulators are closest to overflow there).
+// K allowed (the GEMVs' scaled accumulators are closest to overflow there); the int16 sums of
+// the AVX2 kernels reach their bound exactly at their widening steps (K = 1024, 2048, 4096).
 TEST_P(I2tGemmIsa, ExtremeValuesUpToTheDeepestKAreExact) {
   for (int64_t K : {int64_t{2047}, int64_t{2048}, int64_t{2049}, int64_t{8193}, int64_t{1} << 22}) {
-    for (int64_t M : {int64_t{1}, int64_t{2}, int64_t{64}}) {
+    for (int64_t M : {int64_t{1}, int64_t{2}, int64_t{8}, int64_t{9}, int64_t{64}}) {
       SCOPED_TRACE(shape_name(M, 5, K));
       const int64_t N = 5;
       std::vector<int8_t> a(M * K), w(N * K);

@@ -26,11 +26,11 @@ constexpr int64_t kBlock = kI2BlockCols;
 // GEMV (1 row of A): the codes are taken with one shift and four masks, w & 3, w & 0xC,
 // (w >> 4) & 3, (w >> 4) & 0xC, so two of the four groups come out scaled by 4 (u <= 8,
 // |lane| <= 2032). Each packed row keeps two int16 sums, `lo` (scale 1) and `hi` (scale 4), each
-// fed two products per block: hi holds kGemvWiden = 8 blocks (8 * 2 * 2032 = 32512 <= 32767)
-// before both are widened into int32 as 4 * lo + hi, exact and divisible by 4. Five decode
-// ops per 128 weights instead of seven (three shifts, four masks), with the activations read as
-// memory operands; a row's activations are reused from L1 by every packed row.
-constexpr int64_t kGemvWiden = 8;
+// fed two products per block: hi holds 8 blocks (8 * 2 * 2032 = 32512 <= 32767), lo 32
+// (32 * 2 * 508), before vpmaddwd widens them into int32 sums; hi's is 4x its products, at most
+// 2^21 * 8 * 127 < 2^31 in magnitude for K <= 2^22. Five decode ops per 128 weights instead of
+// seven (three shifts, four masks), with the activations read as memory operands.
+constexpr int64_t kGemvWidenHi = 8, kGemvWidenLo = 32;
 // Software prefetch distance along the packed rows: from DRAM the hardware prefetcher alone
 // leaves the core waiting. Measured at 4096 x 4096 from DRAM, 1 thread: no prefetch or 1 KB
 // ahead 0.41 ms, 2 KB 0.35, 4-8 KB 0.33, 16 KB 0.33; warm it costs nothing.
@@ -79,55 +79,44 @@ void prepare(Rows& rows, int64_t M, const int8_t* A, int64_t lda, int64_t K) {
 
 // ---------------------------------------------------------------- GEMV, one row of A
 
-// c[r] = sum_k a[k] * w_r[k] for R packed rows w_r = w + r * row_bytes and row m of A. The
-// main loop takes two blocks (one 64-byte line of each packed row) per step.
-template <int R>
-void gemv_tile(const Rows& rows, int64_t m, const uint8_t* w, int64_t row_bytes, int64_t K,
-               int32_t* c) {
+// c = sum_k a[k] * w[k] for row m of A and the packed row w. The main loop takes two blocks
+// (one 64-byte line) per step.
+int32_t gemv_row(const Rows& rows, int64_t m, const uint8_t* w, int64_t K) {
   const __m256i m3 = _mm256_set1_epi8(0x03), mC = _mm256_set1_epi8(0x0C);
-  const __m256i ones16 = _mm256_set1_epi16(1), fours16 = _mm256_set1_epi16(4);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   const int64_t blocks = (K + kBlock - 1) / kBlock, full = rows.full;
-  alignas(32) int32_t acc[R][8] = {};  // widened sums, touched every kGemvWiden blocks
-  __m256i lo[R], hi[R];
-  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
-  auto step = [&](int r, const uint8_t* p, const int8_t* a) {
+  __m256i lo = _mm256_setzero_si256(), hi = lo, lo32 = lo, hi32 = lo;
+  auto step = [&](const uint8_t* p, const int8_t* a) {
     const __m256i wl = load(p), wh = _mm256_srli_epi16(wl, 4);
-    lo[r] = maddubs_add(lo[r], _mm256_and_si256(wl, m3), a);
-    hi[r] = maddubs_add(hi[r], _mm256_and_si256(wl, mC), a + 32);
-    lo[r] = maddubs_add(lo[r], _mm256_and_si256(wh, m3), a + 64);
-    hi[r] = maddubs_add(hi[r], _mm256_and_si256(wh, mC), a + 96);
+    lo = maddubs_add(lo, _mm256_and_si256(wl, m3), a);
+    hi = maddubs_add(hi, _mm256_and_si256(wl, mC), a + 32);
+    lo = maddubs_add(lo, _mm256_and_si256(wh, m3), a + 64);
+    hi = maddubs_add(hi, _mm256_and_si256(wh, mC), a + 96);
   };
-  auto widen = [&] {
-    for (int r = 0; r < R; ++r) {
-      __m256i* dst = reinterpret_cast<__m256i*>(acc[r]);
-      const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(lo[r], fours16),
-                                           _mm256_madd_epi16(hi[r], ones16));
-      _mm256_store_si256(dst, _mm256_add_epi32(_mm256_load_si256(dst), _mm256_srai_epi32(sum, 2)));
-      lo[r] = hi[r] = _mm256_setzero_si256();
-    }
+  auto widen = [](__m256i& sum16, __m256i& sum32, __m256i ones) {
+    sum32 = _mm256_add_epi32(sum32, _mm256_madd_epi16(sum16, ones));
+    sum16 = _mm256_setzero_si256();
   };
   const int8_t* a = rows.a[m];
   int64_t b = 0;
   for (; b + 2 <= full; b += 2) {
-    for (int r = 0; r < R; ++r)
-      _mm_prefetch(reinterpret_cast<const char*>(w + r * row_bytes + b * kI2BlockBytes) +
-                       kPrefetchBytes,
-                   _MM_HINT_T0);
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* p = w + r * row_bytes + b * kI2BlockBytes;
-      step(r, p, a + b * kBlock);
-      step(r, p + kI2BlockBytes, a + (b + 1) * kBlock);
+    _mm_prefetch(reinterpret_cast<const char*>(w + b * kI2BlockBytes) + kPrefetchBytes,
+                 _MM_HINT_T0);
+    step(w + b * kI2BlockBytes, a + b * kBlock);
+    step(w + (b + 1) * kI2BlockBytes, a + (b + 1) * kBlock);
+    if ((b + 2) % kGemvWidenHi == 0) {
+      widen(hi, hi32, ones16);
+      if ((b + 2) % kGemvWidenLo == 0) widen(lo, lo32, ones16);
     }
-    if ((b + 2) % kGemvWiden == 0) widen();
   }
-  // At most one more full block and the partial one: with the <= 6 blocks since the last
-  // widening that stays within kGemvWiden.
+  // At most one more full block and the partial one: with the <= 6 (30) blocks since the last
+  // widening of hi (lo) that stays within kGemvWidenHi (kGemvWidenLo).
   for (; b < blocks; ++b)
-    for (int r = 0; r < R; ++r)
-      step(r, w + r * row_bytes + b * kI2BlockBytes, b < full ? a + b * kBlock : rows.tail[m]);
-  widen();
-  for (int r = 0; r < R; ++r)
-    c[r] = hsum(_mm256_load_si256(reinterpret_cast<const __m256i*>(acc[r]))) - rows.sum[m];
+    step(w + b * kI2BlockBytes, b < full ? a + b * kBlock : rows.tail[m]);
+  widen(hi, hi32, ones16);
+  widen(lo, lo32, ones16);
+  // hi32 holds 4x its products: a multiple of 4, so the shift is exact.
+  return hsum(lo32) + (hsum(hi32) >> 2) - rows.sum[m];
 }
 
 // ---------------------------------------------------------------- small M, rows of A in parallel
@@ -284,8 +273,7 @@ void i2t_gemv_ukernel__avx2_1x1(int64_t M, int64_t N, int64_t K, const int8_t* A
     prepare(rows, 1, A + m * lda, lda, K);
     // One packed row at a time: a single stream per thread. Measured at 4096 x 4096: tiles of
     // two rows were 8 % slower warm, four rows 17 % slower warm and 1.5x slower from DRAM.
-    for (int64_t n = 0; n < N; ++n)
-      gemv_tile<1>(rows, 0, W + n * row_bytes, row_bytes, K, C + m * ldc + n);
+    for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = gemv_row(rows, 0, W + n * row_bytes, K);
   }
 }
 

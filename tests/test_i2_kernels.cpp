@@ -183,7 +183,8 @@ TEST_P(I2tGemmIsa, StridedMisalignedOperandsReadAndWriteOnlyTheirRows) {
 
 // |a| = 127 against all-equal weights drives every partial sum to its bound, up to the deepest
 // K allowed (the GEMVs' scaled accumulators are closest to overflow there); the int16 sums of
-// the AVX2 kernels reach their bound exactly at their widening steps (K = 1024, 2048, 4096).
+// the AVX2 kernels reach their bound exactly at their widening steps (every 1024, 2048 or 4096
+// columns, all crossed here).
 TEST_P(I2tGemmIsa, ExtremeValuesUpToTheDeepestKAreExact) {
   for (int64_t K : {int64_t{2047}, int64_t{2048}, int64_t{2049}, int64_t{8193}, int64_t{1} << 22}) {
     for (int64_t M : {int64_t{1}, int64_t{2}, int64_t{8}, int64_t{9}, int64_t{64}}) {

@@ -17,7 +17,10 @@ static void register_eval(CLI::App& app) {
       app.add_subcommand("eval", "evaluate a checkpoint or an exported model on the test split");
   cmd->add_option("--checkpoint", a.eval.checkpoint, "a checkpoint or a state dict in safetensors");
   cmd->add_option("--model", a.eval.model, "a model file from `chimera export`");
-  cmd->add_option("--dataset-root", a.eval.dataset_root, "folder with the CIFAR-10 binary batches");
+  cmd->add_option("--dataset", a.eval.dataset,
+                  "cifar10 | fashion-mnist | synthetic (default: the run's recorded dataset)");
+  cmd->add_option("--dataset-root", a.eval.dataset_root,
+                  "folder with the data (default: the dataset's usual place)");
   cmd->add_flag("--synthetic", a.eval.synthetic, "the reference's Gaussian smoke data");
   cmd->add_option("--batch-size", a.eval.batch_size,
                   "default: the run's eval batch size if recorded, else 128");

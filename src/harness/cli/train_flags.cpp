@@ -2,14 +2,18 @@
 
 #include "engine/threads.h"
 #include "harness/cli/commands.h"
+#include "train/data/fashion_mnist.h"
 
 namespace chimera {
 
 void add_shared_train_flags(CLI::App& cmd, TrainCliArgs& a) {
   TrainResnetArgs& r = a.run;
   cmd.add_option("--config", a.config_path, "YAML config (default: built-in = configs/default.yaml)");
-  cmd.add_option("--dataset-root", r.dataset_root, "folder with the CIFAR-10 binary batches")
+  cmd.add_option("--dataset", r.dataset, "cifar10 | fashion-mnist | synthetic")
       ->capture_default_str();
+  cmd.add_option("--dataset-root", r.dataset_root,
+                 "folder with the data (default: data/ for cifar10, " +
+                     std::string(kFashionMnistDir) + " for fashion-mnist)");
   cmd.add_option("--epochs", r.epochs)->capture_default_str();
   cmd.add_option("--batch-size", r.batch_size)->capture_default_str();
   cmd.add_option("--eval-batch-size", r.eval_batch_size)->capture_default_str();
@@ -34,7 +38,7 @@ void add_shared_train_flags(CLI::App& cmd, TrainCliArgs& a) {
   cmd.add_flag("--first-last-fp32", r.first_last_fp32, "keep the stem conv and the classifier in float");
   cmd.add_option("--threads,--num-threads", a.threads, "worker threads (default: all cores)")
       ->check(CLI::Range(1, 4096));
-  cmd.add_flag("--synthetic", r.synthetic, "the reference's Gaussian smoke data instead of CIFAR-10");
+  cmd.add_flag("--synthetic", r.synthetic, "the reference's Gaussian smoke data (= --dataset synthetic)");
   cmd.add_flag("--save-checkpoint", r.save_checkpoint, "write <checkpoint-dir>/<run-name>.safetensors at the end");
   cmd.add_option("--checkpoint-dir", r.checkpoint_dir)->capture_default_str();
   cmd.add_option("--activation-grad", r.activation_grad, "ste | none (default: config, ste)");

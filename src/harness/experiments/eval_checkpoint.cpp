@@ -3,6 +3,8 @@
 #include "harness/experiments/config.h"
 #include "model/models/resnet20_file.h"
 #include "train/data/cifar_loader.h"
+#include "train/data/dataset_choice.h"
+#include "train/data/fashion_mnist.h"
 #include "train/data/smoke_data.h"
 #include "train/trainer/evaluate.h"
 
@@ -28,6 +30,10 @@ std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
                 ternary ? "ternary" : "float", " layers but the mode is ", mode_name,
                 " (pass the right --mode)");
   options.first_last_fp32 = ternary && c.model.count("conv1.weight") != 0;
+  // The stem's weight [16, in_channels, 3, 3] says which images the model was built for.
+  for (const char* stem : {"conv1.weight", "conv1.weight_master"})
+    if (const auto it = c.model.find(stem); it != c.model.end() && it->second.dim() == 4)
+      options.in_channels = it->second.size(1);
   // The quantizer settings of the run (warm-up, alphas, eps, clip) decide the eval forward too.
   if (c.metadata.contains("config"))
     options.layer = parse_config(c.metadata.at("config").dump(), "checkpoint config metadata").layer;
@@ -58,8 +64,8 @@ static Dataset synthetic_test_set(const Json& arguments, const EvalArgs& a) {
 }
 
 Json eval_checkpoint(const EvalArgs& a) {
-  CHIMERA_CHECK(a.synthetic != !a.dataset_root.empty(),
-                "pass exactly one of --dataset-root DIR or --synthetic");
+  CHIMERA_CHECK(!(a.synthetic && !a.dataset_root.empty()),
+                "pass one of --dataset-root DIR or --synthetic, not both");
   CHIMERA_CHECK(a.batch_size.value_or(1) > 0, "--batch-size must be positive, got ",
                 a.batch_size.value_or(0));
   CHIMERA_CHECK(a.max_batches >= 0, "--max-batches must be >= 0, got ", a.max_batches);
@@ -86,8 +92,39 @@ Json eval_checkpoint(const EvalArgs& a) {
   int64_t batch_size = a.batch_size.value_or(128);
   if (!a.batch_size && arguments.is_object())
     batch_size = arguments.value("eval_batch_size", batch_size);
-  const Dataset test =
-      a.synthetic ? synthetic_test_set(arguments, a) : load_cifar(a.dataset_root).test;
+  DatasetKind kind = DatasetKind::cifar10;
+  if (a.synthetic) {
+    kind = DatasetKind::synthetic;
+  } else if (a.dataset) {
+    try {
+      kind = parse_dataset_kind(*a.dataset);
+    } catch (const Error& e) {
+      CHIMERA_FAIL("--dataset: ", e.what());
+    }
+  } else if (arguments.is_object() && arguments.contains("dataset")) {
+    // The run's own dataset; a folder given for a run on the smoke data means CIFAR-10 files.
+    kind = parse_dataset_kind(arguments.at("dataset").get<std::string>());
+    if (kind == DatasetKind::synthetic && !a.dataset_root.empty()) kind = DatasetKind::cifar10;
+  } else {
+    CHIMERA_CHECK(!a.dataset_root.empty(), "the run does not record its dataset: pass ",
+                  "--dataset NAME, --dataset-root DIR (CIFAR-10) or --synthetic");
+  }
+  CHIMERA_CHECK(model->options().in_channels == dataset_channels(kind), "the model takes ",
+                model->options().in_channels, "-channel images, ", dataset_kind_name(kind),
+                " has ", dataset_channels(kind), " (pass the --dataset it was trained on)");
+  const std::string root = a.dataset_root.empty() ? default_dataset_root(kind) : a.dataset_root;
+  Dataset test;
+  switch (kind) {
+    case DatasetKind::synthetic:
+      test = synthetic_test_set(arguments, a);
+      break;
+    case DatasetKind::fashion_mnist:
+      test = load_fashion_mnist(root).test;
+      break;
+    case DatasetKind::cifar10:
+      test = load_cifar(root).test;
+      break;
+  }
   const EvalResult r = evaluate(*model, test, batch_size, a.max_batches);
   return {{"test_loss", r.loss}, {"test_accuracy", r.accuracy}, {"examples", r.examples}};
 }

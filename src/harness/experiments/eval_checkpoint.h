@@ -16,8 +16,12 @@ namespace chimera {
 struct EvalArgs {
   std::string checkpoint;  // exactly one of checkpoint and model
   std::string model;
-  std::string dataset_root;  // or synthetic
-  bool synthetic = false;
+  // The data: --dataset (cifar10 | fashion-mnist | synthetic), else the training run's recorded
+  // dataset (CIFAR-10 files when that was the smoke data and a folder is given), else CIFAR-10
+  // from --dataset-root; the folder: --dataset-root, else the dataset's default place.
+  std::optional<std::string> dataset;
+  std::string dataset_root;
+  bool synthetic = false;  // = --dataset synthetic
   // Default: the training run's eval batch size when recorded, else 128. It matters for
   // quantized models: the activation scale beta is taken over the whole batch.
   std::optional<int64_t> batch_size;

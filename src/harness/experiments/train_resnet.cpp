@@ -8,6 +8,7 @@
 #include "model/quant/target_bits.h"
 #include "train/data/cifar_download.h"
 #include "train/data/cifar_loader.h"
+#include "train/data/fashion_mnist.h"
 #include "train/data/smoke_data.h"
 
 namespace chimera {
@@ -15,8 +16,10 @@ namespace chimera {
 namespace {
 
 std::string run_name_for(const TrainResnetArgs& a) {
-  return a.run_name.empty() ? "train_resnet_cifar_" + a.mode + "_seed" + std::to_string(a.seed)
-                            : a.run_name;
+  const char* data = dataset_kind(a) == DatasetKind::fashion_mnist ? "fashion_mnist" : "cifar";
+  return a.run_name.empty()
+             ? std::string("train_resnet_") + data + "_" + a.mode + "_seed" + std::to_string(a.seed)
+             : a.run_name;
 }
 
 // Every flag is checked here, before any file is touched. Errors name the flag.
@@ -44,10 +47,13 @@ TrainSettings settings_from(const TrainResnetArgs& a) {
     }
   };
 
+  const DatasetKind data = flag("--dataset", [&] { return dataset_kind(a); });
+
   TrainSettings s;
   s.seed = static_cast<uint64_t>(a.seed);
   s.epochs = a.epochs;
   s.model.mode = flag("--mode", [&] { return parse_model_mode(a.mode); });
+  s.model.in_channels = dataset_channels(data);
   s.model.first_last_fp32 = a.first_last_fp32;
   s.model.layer = a.config.layer;
   if (a.activation_grad)
@@ -68,7 +74,8 @@ TrainSettings settings_from(const TrainResnetArgs& a) {
   s.schedule = flag("--lr-schedule", [&] { return parse_lr_schedule(a.lr_schedule); });
 
   s.train_batches.batch_size = a.batch_size;
-  s.train_batches.shuffle = !a.synthetic;  // the reference's smoke data is not shuffled
+  // the reference's smoke data is not shuffled
+  s.train_batches.shuffle = data != DatasetKind::synthetic;
   s.train_batches.augment = a.augment;
   s.train_batches.seed = s.seed;
   s.train_batches.max_batches = a.max_batches;
@@ -93,18 +100,26 @@ TrainSettings settings_from(const TrainResnetArgs& a) {
 }
 
 CifarData load_data(const TrainResnetArgs& a) {
-  if (a.synthetic)
-    return synthetic_cifar(a.batch_size, a.max_batches, a.eval_batch_size, a.eval_max_batches,
-                           static_cast<uint64_t>(a.seed));
-  if (a.download && !find_cifar_dir(a.dataset_root))
-    download_cifar(a.dataset_root, a.dataset_url.empty() ? kCifarUrl : a.dataset_url,
+  const std::string root = dataset_root(a);
+  switch (dataset_kind(a)) {
+    case DatasetKind::synthetic:
+      return synthetic_cifar(a.batch_size, a.max_batches, a.eval_batch_size, a.eval_max_batches,
+                             static_cast<uint64_t>(a.seed));
+    case DatasetKind::fashion_mnist:
+      return load_fashion_mnist(root);
+    case DatasetKind::cifar10:
+      break;
+  }
+  if (a.download && !find_cifar_dir(root))
+    download_cifar(root, a.dataset_url.empty() ? kCifarUrl : a.dataset_url,
                    a.dataset_md5.empty() ? kCifarMd5 : a.dataset_md5);
-  return load_cifar(a.dataset_root);
+  return load_cifar(root);
 }
 
 Json arguments_json(const TrainResnetArgs& a) {
   auto opt = [](const auto& v) { return v ? Json(*v) : Json(); };
-  return {{"dataset_root", a.dataset_root}, {"epochs", a.epochs}, {"batch_size", a.batch_size},
+  return {{"dataset", dataset_kind_name(dataset_kind(a))}, {"dataset_root", dataset_root(a)},
+          {"epochs", a.epochs}, {"batch_size", a.batch_size},
           {"eval_batch_size", a.eval_batch_size}, {"lr", opt(a.lr)}, {"mode", a.mode},
           {"target_bits", opt(a.target_bits)}, {"target_branch", opt(a.target_branch)},
           {"target_zero_ratio", opt(a.target_zero_ratio)},
@@ -178,6 +193,17 @@ class RecordingObserver : public TrainObserver {
 
 }  // namespace
 
+DatasetKind dataset_kind(const TrainResnetArgs& a) {
+  const DatasetKind kind = parse_dataset_kind(a.dataset);
+  CHIMERA_CHECK(!a.synthetic || kind == DatasetKind::synthetic || a.dataset == "cifar10",
+                "--synthetic and --dataset ", a.dataset, " contradict each other; pass one");
+  return a.synthetic ? DatasetKind::synthetic : kind;
+}
+
+std::string dataset_root(const TrainResnetArgs& a) {
+  return a.dataset_root.empty() ? default_dataset_root(dataset_kind(a)) : a.dataset_root;
+}
+
 std::string checkpoint_path_for(const TrainResnetArgs& args) {
   return (std::filesystem::path(args.checkpoint_dir) / (run_name_for(args) + ".safetensors"))
       .string();
@@ -214,7 +240,15 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
   if (args.save_checkpoint || args.checkpoint_every > 0)
     std::filesystem::create_directories(args.checkpoint_dir, ec);
   JsonlWriter log = args.log_jsonl.empty() ? JsonlWriter() : JsonlWriter(args.log_jsonl, args.append_log);
-  const Json meta_base = {{"config", config_to_json(args.config)}, {"arguments", arguments_json(args)}};
+  // "input": what the model was built for (the stem's channels, the image size it was fed).
+  const Json meta_base = {
+      {"config", config_to_json(args.config)},
+      {"arguments", arguments_json(args)},
+      {"input",
+       {{"dataset", dataset_kind_name(dataset_kind(args))},
+        {"channels", dataset_channels(dataset_kind(args))},
+        {"height", data.train.images.size(2)},
+        {"width", data.train.images.size(3)}}}};
   TrainResnetResult result;
   auto save = [&](const Json& metrics) {
     Json meta = meta_base;

@@ -8,12 +8,14 @@
 
 #include "harness/experiments/config.h"
 #include "harness/log/jsonl.h"
+#include "train/data/dataset_choice.h"
 
 namespace chimera {
 
 struct TrainResnetArgs {
   Config config;
-  std::string dataset_root = "data";
+  std::string dataset = "cifar10";  // cifar10 | fashion-mnist | synthetic (train/data/dataset_choice.h)
+  std::string dataset_root;         // empty: the dataset's default place (default_dataset_root)
   int64_t epochs = 1;
   int64_t batch_size = 16;       // reference default: the config's benchmark.batch_size
   int64_t eval_batch_size = 16;
@@ -34,7 +36,7 @@ struct TrainResnetArgs {
   int64_t eval_max_batches = 0;
   std::string optimizer;  // empty: sgd for fp32_baseline, chimera21 otherwise
   bool first_last_fp32 = false;
-  bool synthetic = false;
+  bool synthetic = false;  // the same as dataset = synthetic (the reference's flag)
   bool save_checkpoint = false;
   std::string checkpoint_dir = "outputs/checkpoints";
   std::string run_name;  // default train_resnet_cifar_<mode>_seed<seed>
@@ -56,6 +58,10 @@ struct TrainResnetResult {
 // Validates every argument before touching any file (errors name the flag), then trains,
 // writing console lines to `out` and records to args.log_jsonl.
 TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out);
+
+// The dataset the flags choose (--dataset, or --synthetic) and the folder it is read from.
+DatasetKind dataset_kind(const TrainResnetArgs& args);
+std::string dataset_root(const TrainResnetArgs& args);
 
 // The checkpoint file a run writes: <checkpoint_dir>/<run_name>.safetensors.
 std::string checkpoint_path_for(const TrainResnetArgs& args);

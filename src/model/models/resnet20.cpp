@@ -128,7 +128,7 @@ Var BasicBlock::forward(const Var& x) {
 }
 
 ChimeraResNet20::ChimeraResNet20(const ResNet20Options& o, Rng& rng)
-    : conv1(make_conv(3, 16, 3, 1, o.first_last_fp32, o, rng)),
+    : conv1(make_conv(o.in_channels, 16, 3, 1, o.first_last_fp32, o, rng)),
       bn1(16),
       layer1(make_stage(16, 16, 1, o, rng)),
       layer2(make_stage(16, 32, 2, o, rng)),
@@ -159,9 +159,9 @@ void ChimeraResNet20::visit_children(const ChildFn& on_child) {
 }
 
 Var ChimeraResNet20::forward(const Var& x) {
-  CHIMERA_CHECK(x.value().dim() == 4 && x.shape()[1] == 3,
-                "ChimeraResNet20: expected images [batch, 3, height, width], got ",
-                shape_str(x.shape()));
+  CHIMERA_CHECK(x.value().dim() == 4 && x.shape()[1] == options_.in_channels,
+                "ChimeraResNet20: expected images [batch, ", options_.in_channels,
+                ", height, width], got ", shape_str(x.shape()));
   Var out = conv_bn(conv1, bn1, x, nullptr, true);
   out = run_stage(layer3, run_stage(layer2, run_stage(layer1, out)));
   return fc.forward(global_avg_pool2d(out));

@@ -29,6 +29,7 @@ struct ResNet20Options {
   // Settings of every ternary layer; quant_mode is taken from `mode`.
   BitLayerOptions layer;
   int64_t num_classes = 10;
+  int64_t in_channels = 3;  // image channels the stem takes (CIFAR-10: 3, Fashion-MNIST: 1)
 };
 
 // A layer that is float or ternary: exactly one of the two is set.
@@ -68,7 +69,7 @@ class ChimeraResNet20 : public Module {
   ChimeraResNet20(const ResNet20Options& options, Rng& rng);
 
   void visit_children(const ChildFn& on_child) override;
-  // x [N, 3, H, W] (CIFAR: 32 x 32) -> logits [N, num_classes]
+  // x [N, in_channels, H, W] (CIFAR: 3 x 32 x 32) -> logits [N, num_classes]
   Var forward(const Var& x);
 
   const ResNet20Options& options() const { return options_; }

@@ -68,6 +68,9 @@ ResNet20Options options_from(const nlohmann::json& description) {
   o.mode = parse_model_mode(m.at("mode").get<std::string>());
   o.first_last_fp32 = m.at("first_last_fp32").get<bool>();
   o.num_classes = m.at("num_classes").get<int64_t>();
+  o.in_channels = m.value("in_channels", int64_t{3});  // files before Fashion-MNIST: CIFAR-10
+  CHIMERA_CHECK(o.in_channels >= 1 && o.in_channels <= 3, "model file: in_channels ",
+                o.in_channels, " (1 to 3 are built)");
   o.layer.eps_beta = m.at("eps_beta").get<double>();
   return o;
 }
@@ -98,6 +101,7 @@ ModelFile export_resnet20(ChimeraResNet20& model, PackFormat format, const nlohm
                         {"mode", model_mode_name(o.mode)},
                         {"first_last_fp32", o.first_last_fp32},
                         {"num_classes", o.num_classes},
+                        {"in_channels", o.in_channels},
                         {"eps_beta", o.layer.eps_beta},
                         {"batch_norm_eps", model.bn1.eps}}},
                       {"pack_format", pack_format_name(format)},

@@ -28,10 +28,11 @@ BatchIterator::BatchIterator(const Dataset& data, const BatchOptions& options, i
   CHIMERA_CHECK(options.batch_size > 0, "batch size must be positive, got ", options.batch_size);
   CHIMERA_CHECK(options.max_batches >= 0, "max batches must be >= 0 (0 = all), got ",
                 options.max_batches);
-  CHIMERA_CHECK(data.images.dim() == 4 && data.images.size(1) == 3 &&
+  CHIMERA_CHECK(data.images.dim() == 4 && data.images.size(1) >= 1 &&
+                    data.images.size(1) <= static_cast<int64_t>(data.padding_value.size()) &&
                     data.images.dtype() == DType::f32 && data.labels.dim() == 1 &&
                     data.labels.dtype() == DType::i64 && data.images.size(0) == data.labels.size(0),
-                "a dataset needs f32 images [N, 3, H, W] and i64 labels [N], got images ",
+                "a dataset needs f32 images [N, C, H, W] (C = 1 to 3) and i64 labels [N], got images ",
                 shape_str(data.images.shape()), " and labels ", shape_str(data.labels.shape()));
   const int64_t n = data.size();
   num_batches_ = count_batches(n, options);

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <string>
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/gzip.h"
+#include "harness/experiments/ablation.h"
 #include "model/models/resnet20.h"
 #include "test_util.h"
 #include "train/data/batch_iterator.h"
@@ -237,6 +239,50 @@ TEST(DatasetChoice, NamesRoundTripAndUnknownNamesAreErrors) {
   EXPECT_EQ(default_dataset_root(DatasetKind::fashion_mnist), kFashionMnistDir);
   EXPECT_NE(error_of([] { parse_dataset_kind("mnist"); }).find("cifar10, fashion-mnist or synthetic"),
             std::string::npos);
+}
+
+// The main job on a tiny set the test writes: three rows, each model file evaluating exactly as
+// its checkpoint did during training, ternary files near their effective bits, the table written.
+TEST(Ablation, RunsExportsEvaluatesAndTabulatesTheThreeModes) {
+  const TempDir dir("ablation_tiny");
+  const fs::path data = dir.path / "data";
+  fs::create_directories(data);
+  write_bytes(data / "train-images-idx3-ubyte.gz", idx_bytes(make_images(48), true));
+  write_bytes(data / "train-labels-idx1-ubyte.gz", idx_bytes(make_labels(48), true));
+  write_bytes(data / "t10k-images-idx3-ubyte.gz", idx_bytes(make_images(20), true));
+  write_bytes(data / "t10k-labels-idx1-ubyte.gz", idx_bytes(make_labels(20), true));
+  AblationArgs a = short_ablation();
+  a.base.dataset_root = data.string();
+  a.base.epochs = 1;
+  a.base.batch_size = 16;
+  a.base.max_batches = 2;
+  a.base.eval_batch_size = 10;
+  a.out_dir = (dir.path / "out").string();
+  std::ostringstream out;
+  const std::vector<Json> rows = run_ablation(a, out);
+  ASSERT_EQ(rows.size(), 3u);
+  const char* modes[] = {"fp32_baseline", "strict_bitnet", "chimera"};
+  for (size_t i = 0; i < 3; ++i) {
+    const Json& r = rows[i];
+    SCOPED_TRACE(modes[i]);
+    EXPECT_EQ(r.at("mode"), modes[i]);
+    EXPECT_EQ(r.at("test_accuracy"), r.at("checkpoint_test_accuracy"));
+    EXPECT_TRUE(fs::exists(r.at("model_file").get<std::string>()));
+    EXPECT_GT(r.at("file_bytes").get<int64_t>(), 0);
+    EXPECT_GT(r.at("train_images_per_s").get<double>(), 0);
+    EXPECT_GT(r.at("eval_images_per_s").get<double>(), 0);
+    if (i == 0) {
+      EXPECT_TRUE(r.at("zero_share").is_null());
+      EXPECT_EQ(r.at("bits_per_weight"), 32.0);
+    } else {
+      EXPECT_GT(r.at("bits_per_weight").get<double>(), 0.0);
+      EXPECT_LT(r.at("bits_per_weight").get<double>(), 2.0);
+      EXPECT_LE(r.at("effective_bits").get<double>(), 1.5850);  // log2(3)
+    }
+  }
+  const std::string table = read_file((dir.path / "out" / "table.md").string());
+  for (const char* m : modes) EXPECT_NE(table.find(std::string("| ") + m + " |"), std::string::npos);
+  EXPECT_NE(out.str().find("table:   "), std::string::npos);
 }
 
 // Debian's files (dataset-fashion-mnist, which scripts/setup.sh installs): the published sizes

@@ -1,5 +1,6 @@
 #include "harness/experiments/train_resnet.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -144,6 +145,8 @@ class RecordingObserver : public TrainObserver {
       : ctx_(ctx), log_(log), out_(out), progress_(progress), on_epoch_done_(on_epoch_done) {}
 
   void on_batch(const BatchEvent& e) override {
+    timing_.train_seconds += lap();
+    timing_.train_images += e.examples;
     ControlView c{e.stats.global_zero_ratio - ctx_.target_zero_ratio, 0.0,
                   e.stats.alpha_target_mean, e.stats.alpha_target_mean};
     if (e.control) c = {e.control->error, e.control->delta, e.control->alpha_next_mean,
@@ -162,6 +165,8 @@ class RecordingObserver : public TrainObserver {
   }
 
   void on_epoch(const EpochEvent& e) override {
+    const double eval_seconds = lap();  // the epoch's evaluation ran just before this event
+    if (e.eval) timing_.eval_seconds += eval_seconds, timing_.eval_images += e.eval->examples;
     if (progress_) progress_->end_epoch();
     ControlView c{e.stats.global_zero_ratio - ctx_.target_zero_ratio, 0.0,
                   last_batch_alpha_target_, last_batch_alpha_target_};
@@ -176,9 +181,11 @@ class RecordingObserver : public TrainObserver {
       log_.write(r);
     }
     on_epoch_done_(last_epoch_);
+    lap();  // checkpoints and records are neither training nor evaluation
   }
 
   const Json& last_epoch() const { return last_epoch_; }
+  const TrainTiming& timing() const { return timing_; }
 
  private:
   const TrainRecordContext& ctx_;
@@ -189,6 +196,16 @@ class RecordingObserver : public TrainObserver {
   double last_batch_alpha_target_ = 0, loss_sum_ = 0, correct_ = 0;
   int64_t seen_ = 0;
   Json last_epoch_;
+  // Wall time between events: a batch event ends a training step, an epoch event the epoch's
+  // evaluation. Starts when the observer is made, just before training.
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  TrainTiming timing_;
 };
 
 }  // namespace
@@ -266,6 +283,7 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
       save(epoch);
   });
   trainer.run(data, observer);
+  result.timing = observer.timing();
 
   result.final_record = final_record(observer.last_epoch());
   out << console_line(result.final_record) << std::endl;

@@ -50,8 +50,16 @@ struct TrainResnetArgs {
   bool progress = true;  // progress display on stderr
 };
 
+// Wall time of the training steps (forward, backward, optimizer, controller; the records
+// written in between are a small share) and of the per-epoch evaluations, with their images.
+struct TrainTiming {
+  double train_seconds = 0, eval_seconds = 0;
+  int64_t train_images = 0, eval_images = 0;
+};
+
 struct TrainResnetResult {
   Json final_record, summary;
+  TrainTiming timing;
   std::string checkpoint_path;  // empty when none was written
 };
 

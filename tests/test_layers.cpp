@@ -286,6 +286,37 @@ TEST(BitLayers, WarmupGoesFromAlphaMinToAlphaTarget) {
   }
 }
 
+// The flip count: none before the second training forward; negating every weight keeps
+// |w| (so the scale and the zeros) and flips every nonzero code; an eval forward changes nothing.
+// No warm-up, so alpha (and with it the threshold) stays put between the steps.
+TEST(BitLayers, FlipCountIsTheCodesChangedBetweenTrainingForwards) {
+  Rng rng(7);
+  BitLayerOptions options;
+  options.warmup_steps = 0;
+  BitLinear lin(16, 8, false, options, rng);
+  lin.train();
+  Tensor x({4, 16});
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = static_cast<float>(rng.normal());
+  lin.forward(Var(x));
+  const LayerStats first = lin.last_stats();
+  EXPECT_FALSE(first.flips.has_value());
+  EXPECT_EQ(first.weights, 16 * 8);
+  const int64_t nonzero =
+      std::llround((1.0 - first.ternary.zero_ratio) * static_cast<double>(first.weights));
+  ASSERT_GT(nonzero, 0);
+  float* w = lin.weight_master.value().f32();
+  lin.forward(Var(x));  // same weights: nothing flips
+  ASSERT_TRUE(lin.last_stats().flips.has_value());
+  EXPECT_EQ(*lin.last_stats().flips, 0);
+  for (int64_t i = 0; i < 16 * 8; ++i) w[i] = -w[i];
+  lin.forward(Var(x));
+  EXPECT_EQ(*lin.last_stats().flips, nonzero);
+  EXPECT_DOUBLE_EQ(lin.last_stats().flip_rate(), static_cast<double>(nonzero) / 128.0);
+  lin.eval();
+  lin.forward(Var(x));
+  EXPECT_EQ(*lin.last_stats().flips, nonzero);  // kept from the last step
+}
+
 TEST(BitLayers, RejectsBadShapesAndSettings) {
   Rng rng(6);
   BitLinear lin(8, 4, true, BitLayerOptions{}, rng);

@@ -5,9 +5,12 @@
 namespace chimera {
 
 static LayerStats as_layer_stats(const ModelStats& s) {
-  return LayerStats{s.gamma, s.alpha_used_mean,
-                    TernaryStats{s.global_zero_ratio, s.global_plus_ratio, s.global_minus_ratio,
-                                 s.global_effective_bits}};
+  LayerStats l;
+  l.gamma = s.gamma;
+  l.alpha = s.alpha_used_mean;
+  l.ternary = TernaryStats{s.global_zero_ratio, s.global_plus_ratio, s.global_minus_ratio,
+                           s.global_effective_bits};
+  return l;
 }
 
 // The fields epoch, eval and batch records add to the benchmark record.
@@ -38,6 +41,11 @@ static void add_training_fields(Json& r, const TrainRecordContext& ctx, const Mo
   r["test_loss"] = nullptr;
   r["test_accuracy"] = nullptr;
   r["split"] = "train";
+  // Ternary codes changed by the last optimizer step: all layers, and each in model order.
+  r["flip_rate"] = s.global_flip_rate ? Json(*s.global_flip_rate) : Json();
+  Json layers = Json::array();
+  for (const auto& f : s.layer_flip_rates) layers.push_back(f ? Json(*f) : Json());
+  r["layer_flip_rates"] = layers;
 }
 
 static RecordContext with_lr(const RecordContext& base, double lr) {

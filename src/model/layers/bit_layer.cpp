@@ -94,16 +94,33 @@ QuantizedWeight TernaryWeightState::quantize(const Tensor& weight_master, bool t
   return q;
 }
 
+double LayerStats::flip_rate() const {
+  return flips && weights > 0 ? static_cast<double>(*flips) / static_cast<double>(weights) : 0.0;
+}
+
 void TernaryWeightState::finish_forward(const QuantizedWeight& q, bool training) {
-  last_ = LayerStats{q.gamma, q.alpha, ternary_stats(q.codes)};
-  if (training) forward_step.data<int64_t>()[0] += 1;
+  LayerStats stats{q.gamma, q.alpha, ternary_stats(q.codes), std::nullopt, q.codes.numel()};
+  if (training) {
+    forward_step.data<int64_t>()[0] += 1;
+    if (last_train_codes_.defined() && last_train_codes_.numel() == q.codes.numel()) {
+      const int8_t *now = q.codes.data<int8_t>(), *before = last_train_codes_.data<int8_t>();
+      int64_t flips = 0;
+      for (int64_t i = 0; i < q.codes.numel(); ++i) flips += now[i] != before[i];
+      stats.flips = flips;
+    }
+    last_train_codes_ = q.codes;  // never written again: each forward makes new codes
+  } else if (last_) {
+    stats.flips = last_->flips;  // an evaluation changes no weight: keep the last step's count
+  }
+  last_ = stats;
 }
 
 LayerStats TernaryWeightState::last_stats(const Tensor& weight_master) const {
   if (last_) return *last_;
   const float g = gamma();
   const double a = current_alpha();
-  return LayerStats{g, a, ternary_stats(codes_for(weight_master, g, a))};
+  return LayerStats{g, a, ternary_stats(codes_for(weight_master, g, a)), std::nullopt,
+                    weight_master.numel()};
 }
 
 Tensor used_weight_f32(const QuantizedWeight& q) {

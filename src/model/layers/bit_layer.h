@@ -40,6 +40,11 @@ struct BitLayerOptions {
 struct LayerStats {
   double gamma = 0, alpha = 0;
   TernaryStats ternary;
+  // Codes that changed since the previous training forward (one optimizer step apart), as
+  // Larq's flip ratio for binary networks: count and share; none before the second one.
+  std::optional<int64_t> flips;
+  double flip_rate() const;  // flips / weights; 0 without flips
+  int64_t weights = 0;
 };
 
 // x_q = clamp(round(x / beta), -127, 127) with beta = max|x| / 127 + eps_beta over all of x.
@@ -81,6 +86,7 @@ class TernaryWeightState {
  private:
   Tensor codes_for(const Tensor& weight_master, float gamma, double alpha) const;
   std::optional<LayerStats> last_;
+  Tensor last_train_codes_;  // of the previous training forward, for the flip count
 };
 
 // Backward helpers shared by BitLinear and BitConv2d.

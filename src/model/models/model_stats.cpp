@@ -6,8 +6,11 @@ ModelStats model_stats(const std::vector<TernaryLayer*>& layers) {
   ModelStats s;
   if (layers.empty()) return s;
   double total_weights = 0;
+  int64_t flips = 0, flip_weights = 0;
   for (const TernaryLayer* layer : layers) {
     const LayerStats ls = layer->last_stats();
+    s.layer_flip_rates.push_back(ls.flips ? std::optional<double>(ls.flip_rate()) : std::nullopt);
+    if (ls.flips) flips += *ls.flips, flip_weights += ls.weights;
     const double count = static_cast<double>(layer->weight_master.numel());
     total_weights += count;
     s.global_zero_ratio += ls.ternary.zero_ratio * count;
@@ -24,6 +27,8 @@ ModelStats model_stats(const std::vector<TernaryLayer*>& layers) {
   s.global_zero_ratio /= total_weights;
   s.global_plus_ratio /= total_weights;
   s.global_minus_ratio /= total_weights;
+  if (flip_weights > 0)
+    s.global_flip_rate = static_cast<double>(flips) / static_cast<double>(flip_weights);
   s.global_effective_bits =
       entropy_from_ratios(s.global_zero_ratio, s.global_plus_ratio, s.global_minus_ratio);
   const double n = static_cast<double>(layers.size());

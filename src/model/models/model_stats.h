@@ -3,6 +3,7 @@
 // and the mean gamma and alphas. A model without quantized layers gives all zeros.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "model/layers/ternary_layer.h"
@@ -17,6 +18,10 @@ struct ModelStats {
   double gamma = 0;              // mean over layers
   double alpha_used_mean = 0;    // mean alpha of each layer's last forward
   double alpha_target_mean = 0;  // mean alpha_target setting
+  // Share of all ternary codes that changed in the last step (none before the second step),
+  // and each layer's, in the model's layer order.
+  std::optional<double> global_flip_rate;
+  std::vector<std::optional<double>> layer_flip_rates;
 };
 
 // Uses each layer's last stats (computed from its current state before any forward).

@@ -10,6 +10,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/gzip.h"
 #include "harness/experiments/ablation.h"
+#include "harness/report/report.h"
 #include "model/models/resnet20.h"
 #include "test_util.h"
 #include "train/data/batch_iterator.h"
@@ -255,7 +256,7 @@ TEST(Ablation, RunsExportsEvaluatesAndTabulatesTheThreeModes) {
   a.base.dataset_root = data.string();
   a.base.epochs = 1;
   a.base.batch_size = 16;
-  a.base.max_batches = 2;
+  a.base.max_batches = 3;  // two steps with a flip rate to draw
   a.base.eval_batch_size = 10;
   a.out_dir = (dir.path / "out").string();
   std::ostringstream out;
@@ -283,6 +284,16 @@ TEST(Ablation, RunsExportsEvaluatesAndTabulatesTheThreeModes) {
   const std::string table = read_file((dir.path / "out" / "table.md").string());
   for (const char* m : modes) EXPECT_NE(table.find(std::string("| ") + m + " |"), std::string::npos);
   EXPECT_NE(out.str().find("table:   "), std::string::npos);
+  // The report of this short real run: every figure a PNG with data drawn in it, linked.
+  const fs::path report = dir.path / "out" / "report";
+  const std::string html = read_file((report / "index.html").string());
+  for (const std::string& f : report_figures()) {
+    SCOPED_TRACE(f);
+    EXPECT_NE(html.find("<img src=\"" + f + "\""), std::string::npos);
+    EXPECT_GT(test::png_size(report / f).first, 300u);
+    EXPECT_GT(test::matplotlib_data_share(report / f), 0.0005) << "no data drawn in the figure";
+  }
+  EXPECT_NE(out.str().find("report:  " + (report / "index.html").string()), std::string::npos);
 }
 
 // Debian's files (dataset-fashion-mnist, which scripts/setup.sh installs): the published sizes

@@ -1,5 +1,8 @@
 #include "test_util.h"
 
+#include <cstdio>
+#include <fstream>
+
 #include <array>
 #include <cstdio>
 #include <sys/wait.h>
@@ -29,6 +32,35 @@ TempDir::TempDir(const std::string& name)
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png) {
+  std::ifstream in(png, std::ios::binary);
+  std::string bytes(24, '\0');
+  in.read(bytes.data(), 24);
+  if (in.gcount() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
+      bytes.compare(12, 4, "IHDR") != 0)
+    return {0, 0};
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  return {be32(16), be32(20)};
+}
+
+double matplotlib_data_share(const std::filesystem::path& png) {
+  const std::string cmd =
+      "/usr/bin/python3 -c \"import sys, numpy as np, matplotlib.image as m; "
+      "a = (m.imread(sys.argv[1])[..., :3] * 255).reshape(-1, 3); "
+      "c = np.array([[31, 119, 180], [255, 127, 14]]); "
+      "d = np.abs(a[:, None, :] - c[None, :, :]).max(axis=2).min(axis=1); "
+      "print((d <= 30).mean())\" '" + png.string() + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  double share = -1;
+  if (p && std::fscanf(p, "%lf", &share) != 1) share = -1;
+  if (p) pclose(p);
+  return share;
 }
 
 }  // namespace chimera::test

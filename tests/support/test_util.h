@@ -2,8 +2,10 @@
 // a temporary folder that cleans up after itself.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "engine/error.h"
 
@@ -36,5 +38,13 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// Width and height from a PNG file's IHDR chunk; 0 x 0 when it is not a PNG.
+std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png);
+
+// Share of a PNG's pixels in the colours matplotlib gives the first two data series (C0
+// #1f77b4, C1 #ff7f0e), read with matplotlib's PNG reader: axes, grid and text are black and
+// grey, so a figure with no data drawn in it gives 0. -1 when Python cannot read it.
+double matplotlib_data_share(const std::filesystem::path& png);
 
 }  // namespace chimera::test

@@ -8,6 +8,7 @@
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/export_model.h"
 #include "harness/experiments/inspect_model.h"
+#include "harness/report/report.h"
 
 namespace chimera {
 
@@ -109,8 +110,13 @@ std::vector<Json> run_ablation(const AblationArgs& args, std::ostream& out) {
   const std::string table = format_ablation_table(rows);
   write_file_atomic((fs::path(args.out_dir) / "table.md").string(), table);
   write_file_atomic((fs::path(args.out_dir) / "table.json").string(), Json(rows).dump(2) + "\n");
-  out << "\n" << table << "\nrecords: " << (fs::path(args.out_dir) / "ablation.jsonl").string()
-      << "\ntable:   " << (fs::path(args.out_dir) / "table.md").string() << std::endl;
+  ReportArgs report;
+  report.logs = {(fs::path(args.out_dir) / "ablation.jsonl").string()};
+  report.out_dir = (fs::path(args.out_dir) / "report").string();
+  const std::string index = write_report(report, out);
+  out << "\n" << table << "\nrecords: " << report.logs[0]
+      << "\ntable:   " << (fs::path(args.out_dir) / "table.md").string()
+      << "\nreport:  " << index << std::endl;
   return rows;
 }
 

@@ -27,8 +27,9 @@ AblationArgs short_ablation();
 AblationArgs full_ablation();
 
 // Runs everything; writes out_dir/ablation.jsonl (all three runs), out_dir/<mode>.safetensors,
-// out_dir/<mode>.chimera, out_dir/table.md and out_dir/table.json; prints the table. Returns
-// one row per run.
+// out_dir/<mode>.chimera, out_dir/table.md, out_dir/table.json and the report of the log in
+// out_dir/report/ (index.html and its figures); prints the table and where the report is.
+// Returns one row per run.
 std::vector<Json> run_ablation(const AblationArgs& args, std::ostream& out);
 
 // The rows as a Markdown table.

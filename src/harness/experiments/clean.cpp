@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "harness/report/report.h"
 
 namespace chimera {
 namespace {
@@ -43,8 +44,19 @@ bool is_our_checkpoint(const fs::path& p) {
 }
 
 // Whether `p` (a regular file under outputs/) was written by a chimera command.
+bool is_our_report_data(const fs::path& p) {
+  std::ifstream in(p);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_object() && j.contains("logs") && j.contains("runs");
+}
+
 bool made_by_us(const fs::path& p) {
   const std::string name = p.filename().string(), ext = p.extension().string();
+  if (name == "report_data.json") return is_our_report_data(p);
+  if (name == "index.html" ||
+      std::find(report_figures().begin(), report_figures().end(), name) != report_figures().end())
+    return fs::exists(p.parent_path() / "report_data.json") &&
+           is_our_report_data(p.parent_path() / "report_data.json");
   if (name.find(".tmp.") != std::string::npos) return true;  // write_file_atomic's temporaries
   if (ext == ".jsonl") return is_our_log(p);
   if (ext == ".safetensors") return is_our_checkpoint(p);

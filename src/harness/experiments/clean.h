@@ -3,7 +3,8 @@
 // wrote there, recognised by their content — JSONL logs whose first line is one of our records
 // (a "record_type" key), checkpoints (safetensors whose metadata has our "arguments",
 // "config" or "trainer_state"), model files (the "CHIMODEL" magic), an ablation's table.md and
-// table.json next to its ablation.jsonl, and temporary files of interrupted writes (*.tmp.*).
+// table.json next to its ablation.jsonl, a report (report_data.json with its index.html and
+// figures) and temporary files of interrupted writes (*.tmp.*).
 // Kept and listed: every other file, anything reached through a symbolic link (links are
 // never followed; a link itself is kept), and anything whose real path is outside the folder.
 // Folders left empty by the removal are removed too.

@@ -286,6 +286,12 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
   result.timing = observer.timing();
 
   result.final_record = final_record(observer.last_epoch());
+  // Throughput of this run (wall time of the steps and of the evaluations), for the report.
+  const TrainTiming& t = result.timing;
+  result.final_record["train_images_per_s"] =
+      t.train_seconds > 0 ? Json(t.train_images / t.train_seconds) : Json();
+  result.final_record["eval_images_per_s"] =
+      t.eval_seconds > 0 ? Json(t.eval_images / t.eval_seconds) : Json();
   out << console_line(result.final_record) << std::endl;
   log.write(result.final_record);
   result.summary = train_summary_record(ctx, result.final_record);

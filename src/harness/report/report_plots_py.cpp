@@ -7,6 +7,7 @@ import json, os, sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 
 data = json.load(open(sys.argv[1]))
 out = sys.argv[2]
@@ -32,6 +33,7 @@ for r in runs:
         x, y = xy(r["eval"], 100.0)
         ax.plot(x, y, marker="o", label=r["label"])
 ax.set_xlabel("epoch"); ax.set_ylabel("test accuracy (%)"); ax.set_title("Test accuracy per epoch")
+ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 ax.grid(alpha=0.3); ax.legend(fontsize=8)
 save(fig, "test_accuracy.png")
 

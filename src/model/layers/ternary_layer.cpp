@@ -45,7 +45,9 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
                 "a fused BatchNorm/residual/ReLU epilogue is for inference only (eval mode, no "
                 "gradient recorded)");
   // Without a recorded gradient the codes are not kept: the product may quantize as it goes.
-  const bool fused = !grad_enabled() && !fixed_ && products.quantizing_integer;
+  // A fixed weight takes that path too when the layer has it (the direct convolution on its
+  // int8 codes beats im2col and the packed GEMM); otherwise it runs on its packed i2 codes.
+  const bool fused = !grad_enabled() && products.quantizing_integer;
   QuantizedActivations act;
   if (fused)
     act.beta = activation_beta(x.value(), quant.options.eps_beta);

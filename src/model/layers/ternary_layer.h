@@ -30,9 +30,11 @@ class TernaryLayer : public Module {
   QuantizedWeight eval_weight();
 
   // Inference from stored weights (a model file): from now on the layer uses `q` (codes shaped
-  // like weight_master, gamma, alpha, clip) instead of quantizing weight_master, and its integer
-  // product runs on the codes packed in the i2 layout. weight_master and the quantizer state
-  // are no longer read; the layer runs in eval mode only (a training forward is an error).
+  // like weight_master, gamma, alpha, clip) instead of quantizing weight_master. Its integer
+  // product runs on the codes packed in the i2 layout (i2t_gemm: the linear layers), or, for a
+  // layer with a quantizing product and no gradient recorded (the convolutions in inference), on
+  // the int8 codes with the direct kernel. weight_master and the quantizer state are no longer
+  // read; the layer runs in eval mode only (a training forward is an error).
   void set_fixed_weight(const QuantizedWeight& q);
   bool has_fixed_weight() const { return fixed_.has_value(); }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/io/atomic_file.h"
+#include "test_util.h"
 #include "train/data/batch_iterator.h"
 #include "train/data/cifar_binary.h"
 #include "train/data/cifar_download.h"
@@ -19,6 +20,7 @@ namespace chimera {
 namespace {
 
 namespace fs = std::filesystem;
+using test::write_bytes;
 
 class TempDir {
  public:
@@ -43,10 +45,6 @@ CifarRecords make_records(int64_t count, int first_label = 0) {
       r.pixels.push_back(static_cast<uint8_t>((i * 7 + k) % 256));
   }
   return r;
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
 }
 
 // Train file f holds 2 records labelled from f, the test file 3 records labelled from 7.

@@ -17,34 +17,31 @@ namespace {
 namespace fs = std::filesystem;
 using test::error_of;
 using test::TempDir;
+using test::write_bytes;
 
-void write_text(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << s;
-}
 
 struct Tree {
   TempDir dir{"clean"};
   fs::path work = dir.path / "work", outside = dir.path / "elsewhere";
   Tree() {
     const fs::path o = work / "outputs";
-    write_text(o / "cifar_ablation.jsonl", "{\"record_type\":\"batch\",\"step\":1}\n");
+    write_bytes(o / "cifar_ablation.jsonl", "{\"record_type\":\"batch\",\"step\":1}\n");
     Checkpoint c;
     c.model["w"] = Tensor({2});
     c.metadata["arguments"] = {{"mode", "chimera"}};
     fs::create_directories(o / "checkpoints");
     save_checkpoint((o / "checkpoints" / "run.safetensors").string(), c);
-    write_text(o / "ablation" / "chimera.chimera", std::string("CHIMODEL") + std::string(40, '\0'));
-    write_text(o / "ablation" / "ablation.jsonl", "{\"record_type\":\"final\"}\n");
-    write_text(o / "ablation" / "table.md", "| mode |\n");
-    write_text(o / "ablation" / "run.safetensors.tmp.4242", "partial");
+    write_bytes(o / "ablation" / "chimera.chimera", std::string("CHIMODEL") + std::string(40, '\0'));
+    write_bytes(o / "ablation" / "ablation.jsonl", "{\"record_type\":\"final\"}\n");
+    write_bytes(o / "ablation" / "table.md", "| mode |\n");
+    write_bytes(o / "ablation" / "run.safetensors.tmp.4242", "partial");
     // Not ours: a foreign log, a plain state dict, notes, a table without our log beside it.
-    write_text(o / "theirs.jsonl", "{\"loss\":1}\n");
+    write_bytes(o / "theirs.jsonl", "{\"loss\":1}\n");
     write_safetensors((o / "plain.safetensors").string(), {{"w", Tensor({2})}});
-    write_text(o / "notes.txt", "mine");
-    write_text(o / "other" / "table.md", "| x |\n");
+    write_bytes(o / "notes.txt", "mine");
+    write_bytes(o / "other" / "table.md", "| x |\n");
     // Links to the outside: never followed, never removed, the targets untouched.
-    write_text(outside / "keep.jsonl", "{\"record_type\":\"batch\"}\n");
+    write_bytes(outside / "keep.jsonl", "{\"record_type\":\"batch\"}\n");
     fs::create_symlink(outside / "keep.jsonl", o / "link.jsonl");
     fs::create_directory_symlink(outside, o / "linked_dir");
   }

@@ -24,10 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::error_of;
 using test::TempDir;
+using test::write_bytes;
 
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 // n images of 28 x 28: pixel k of image i = (i * 31 + k) % 256; label i = (i * 3) % 10.
 IdxArray make_images(int64_t n) {

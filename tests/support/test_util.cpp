@@ -34,6 +34,11 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path, ec);
 }
 
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
 std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png) {
   std::ifstream in(png, std::ios::binary);
   std::string bytes(24, '\0');

@@ -39,6 +39,9 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
+// Writes `bytes` to `path` as they are (creating its folder): test input files, good or damaged.
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
 // Width and height from a PNG file's IHDR chunk; 0 x 0 when it is not a PNG.
 std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png);
 

@@ -1,5 +1,7 @@
 #include "harness/experiments/eval_checkpoint.h"
 
+#include <chrono>
+
 #include "harness/experiments/config.h"
 #include "model/models/resnet20_file.h"
 #include "train/data/cifar_loader.h"
@@ -63,7 +65,7 @@ static Dataset synthetic_test_set(const Json& arguments, const EvalArgs& a) {
       .test;
 }
 
-Json eval_checkpoint(const EvalArgs& a) {
+Json eval_checkpoint(const EvalArgs& a, double* eval_seconds) {
   CHIMERA_CHECK(!(a.synthetic && !a.dataset_root.empty()),
                 "pass one of --dataset-root DIR or --synthetic, not both");
   CHIMERA_CHECK(a.batch_size.value_or(1) > 0, "--batch-size must be positive, got ",
@@ -125,7 +127,10 @@ Json eval_checkpoint(const EvalArgs& a) {
       test = load_cifar(root).test;
       break;
   }
+  const auto start = std::chrono::steady_clock::now();
   const EvalResult r = evaluate(*model, test, batch_size, a.max_batches);
+  if (eval_seconds)
+    *eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {{"test_loss", r.loss}, {"test_accuracy", r.accuracy}, {"examples", r.examples}};
 }
 

@@ -42,6 +42,7 @@ std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& checkpo
 
 // {"test_loss", "test_accuracy", "examples"}. Batch size and --synthetic data come from the
 // training run's "arguments" (checkpoint metadata, or the model file's description) when present.
-Json eval_checkpoint(const EvalArgs& args);
+// eval_seconds, when given, gets the wall time of the evaluation alone (not the loading).
+Json eval_checkpoint(const EvalArgs& args, double* eval_seconds = nullptr);
 
 }  // namespace chimera

@@ -10,6 +10,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/gzip.h"
 #include "harness/experiments/ablation.h"
+#include "harness/experiments/eval_checkpoint.h"
 #include "harness/report/report.h"
 #include "model/models/resnet20.h"
 #include "test_util.h"
@@ -292,6 +293,13 @@ TEST(Ablation, RunsExportsEvaluatesAndTabulatesTheThreeModes) {
     EXPECT_GT(test::matplotlib_data_share(report / f), 0.0005) << "no data drawn in the figure";
   }
   EXPECT_NE(out.str().find("report:  " + (report / "index.html").string()), std::string::npos);
+  // The checkpoint records a 1-channel stem: a 3-channel dataset is refused before any loading.
+  EvalArgs wrong;
+  wrong.checkpoint = rows[2].at("checkpoint").get<std::string>();
+  wrong.dataset = "cifar10";
+  EXPECT_NE(error_of([&] { eval_checkpoint(wrong); })
+                .find("the model takes 1-channel images, cifar10 has 3"),
+            std::string::npos);
 }
 
 // Debian's files (dataset-fashion-mnist, which scripts/setup.sh installs): the published sizes

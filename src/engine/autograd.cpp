@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "engine/kernels/elementwise_f32.h"
+#include "engine/threads.h"
 
 namespace chimera {
 
@@ -62,7 +63,9 @@ void add_grad(const Var& v, const Tensor& g) {
     n->grad = g.unique() ? g : g.clone();
     return;
   }
-  axpy_f32(g.numel(), 1.0f, g.f32(), n->grad.f32());
+  const float* src = g.f32();
+  float* dst = n->grad.f32();
+  for_blocks(g.numel(), [&](int64_t b, int64_t e) { axpy_f32(e - b, 1.0f, src + b, dst + b); });
 }
 
 // Holds shared pointers: releasing a node's closure during backward may drop the last other

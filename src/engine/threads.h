@@ -2,6 +2,7 @@
 // Work is split statically, so a given thread count always gives the same results.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace chimera {
@@ -30,6 +31,16 @@ void parallel_for(int64_t n, int64_t work_per_item, F f) {
 template <class F>
 void parallel_for(int64_t n, F f) {
   parallel_for(n, 1, f);
+}
+
+// Runs f(begin, end) on consecutive blocks of [0, n), split over the threads: for the
+// single-threaded kernels of kernels/elementwise_f32.h on whole tensors. Each element belongs to
+// one block whatever the thread count, so elementwise results never depend on it.
+template <class F>
+void for_blocks(int64_t n, F f) {
+  constexpr int64_t kBlock = int64_t{1} << 14;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  parallel_for(blocks, kBlock, [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
 }
 
 }  // namespace chimera

@@ -293,7 +293,9 @@ void backward(const ConvGeometry& g, const X* x, const float* w, const float* dy
       // oneDNN's int8-to-float reorders are its slow generic ones: convert the chunk here (it
       // stays in cache for the fast float reorder).
       if (!x_f32.defined()) x_f32 = Tensor::empty({chunk * in_size});
-      i8_to_f32(gc.n * in_size, x + s0 * in_size, x_f32.f32());
+      float* xf = x_f32.f32();
+      const int8_t* xi = x + s0 * in_size;
+      for_blocks(gc.n * in_size, [&](int64_t b, int64_t e) { i8_to_f32(e - b, xi + b, xf + b); });
       xs = x_f32.f32();
     } else {
       xs = x + s0 * in_size;
@@ -309,7 +311,9 @@ void backward(const ConvGeometry& g, const X* x, const float* w, const float* dy
     b.diff_wei.finish_output(diff_wei, target);
     cpu_stream().wait();
     if (target != dw)
-      for (int64_t i = 0; i < w_size; ++i) dw[i] += target[i];
+      for_blocks(w_size, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) dw[i] += target[i];
+      });
   }
 }
 

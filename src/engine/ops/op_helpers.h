@@ -21,14 +21,4 @@ Tensor generate(const Shape& shape, F f) {
   return out;
 }
 
-// Runs f(begin, end) on consecutive blocks of [0, n), split over the threads: for the
-// single-threaded kernels of kernels/elementwise_f32.h on whole tensors.
-template <class F>
-void for_blocks(int64_t n, F f) {
-  constexpr int64_t kBlock = int64_t{1} << 14;
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
-  parallel_for(blocks, kBlock, [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
-}
-
-
 }  // namespace chimera

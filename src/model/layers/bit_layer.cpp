@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/kernels/quantize_i8.h"
+#include "engine/threads.h"
 #include "model/quant/ema.h"
 #include "model/quant/ternary.h"
 
@@ -143,13 +144,17 @@ Tensor scale_gradient(const Tensor& dy, float scale) {
   Tensor dz = Tensor::empty(dy.shape());
   const float* in = dy.f32();
   float* out = dz.f32();
-  for (int64_t i = 0; i < dy.numel(); ++i) out[i] = scale * in[i];
+  for_blocks(dy.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = scale * in[i];
+  });
   return dz;
 }
 
 void divide_in_place(Tensor& t, float divisor) {
   float* p = t.f32();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] /= divisor;
+  for_blocks(t.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] /= divisor;
+  });
 }
 
 Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner) {

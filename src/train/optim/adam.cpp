@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/threads.h"
+
 namespace chimera {
 
 void AdamOptions::validate() const {
@@ -57,15 +59,15 @@ void Adam::step() {
     const int64_t n = param.numel();
     // Fused multiply-adds stand where the reference's torch build fuses (add_ with alpha,
     // addcmul_); addcdiv_ computes p + (value * m) / denom.
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) {
+    // About eight elementwise passes' work per element: worth two threads from 4096 on.
+    parallel_for(n, 8, [&](int64_t i) {
       if (decoupled) p[i] *= decay;
       const float grad = l2 ? std::fma(p[i], weight_decay, g[i]) : g[i];
       m[i] = std::fma(grad, one_minus_beta1, m[i] * beta1);
       v[i] = std::fma(one_minus_beta2 * grad, grad, v[i] * beta2);
       const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
       p[i] = p[i] + neg_step_size * m[i] / denom;
-    }
+    });
   });
 }
 

@@ -389,6 +389,46 @@ TEST(Conv2dKernels, RepeatedRunsAreBitIdentical) {
   for (size_t i = 0; i < first.size(); ++i) EXPECT_TRUE(all_equal(first[i], second[i])) << i;
 }
 
+// The weight gradient runs its chunks of samples (two 32x32 samples each here) one per thread on
+// one-thread primitives when they divide evenly over the threads: then it is the one-thread
+// result bit for bit, including a shorter last chunk; with an odd chunk count each chunk uses
+// every thread. Both stay within float rounding of the double loops, for float and int8 inputs.
+TEST(Conv2dKernels, WeightGradientChunksOverThreadsMatchOneThread) {
+  const int saved = num_threads();
+  const Conv2dParams p{1, 1, 1, 1, 1, 1, 1};
+  for (const int64_t n : {8, 7, 6}) {
+    Rng rng(static_cast<uint64_t>(40 + n));
+    const Shape xs{n, 16, 32, 32}, ws{8, 16, 3, 3};
+    const Tensor x = uniform(rng, xs), w = uniform(rng, ws);
+    const ConvGeometry g = conv_geometry(xs, ws, p);
+    const Tensor dy = uniform(rng, {g.n, g.c_out, g.out_h, g.out_w});
+    Tensor x_i8(xs, DType::i8);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      x_i8.data<int8_t>()[i] = static_cast<int8_t>(std::lround(x.f32()[i] * 127.0f));
+    Tensor x_i8_f32(xs);
+    for (int64_t i = 0; i < x.numel(); ++i) x_i8_f32.f32()[i] = x_i8.data<int8_t>()[i];
+    const Tensor want = naive_conv2d(g, x, w, dy).dw;
+    const Tensor want_i8 = naive_conv2d(g, x_i8_f32, w, dy).dw;
+    std::vector<Tensor> dw, dw_i8;
+    for (const int threads : {1, 2}) {
+      set_num_threads(threads);
+      Tensor d(ws), d8(ws), dx(xs);
+      d.fill(7.0), d8.fill(7.0);
+      conv2d_backward_weight_f32(g, x.f32(), dy.f32(), d.f32());
+      conv2d_backward_f32(g, x_i8.data<int8_t>(), w.f32(), dy.f32(), dx.f32(), d8.f32());
+      EXPECT_TRUE(all_close(d, want, 1e-5, 1e-4)) << n << " samples, " << threads << " threads";
+      EXPECT_TRUE(all_close(d8, want_i8, 1e-5, 1e-2)) << n << " samples, int8, " << threads;
+      dw.push_back(d);
+      dw_i8.push_back(d8);
+    }
+    if (n != 6) {  // 4 chunks: one-thread primitives on 2 threads
+      EXPECT_TRUE(all_equal(dw[0], dw[1])) << n << " samples";
+      EXPECT_TRUE(all_equal(dw_i8[0], dw_i8[1])) << n << " samples, int8";
+    }
+  }
+  set_num_threads(saved);
+}
+
 // ---- batch norm ----
 
 struct BnCase {

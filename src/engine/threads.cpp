@@ -28,4 +28,7 @@ int num_threads() {
   return g_threads;
 }
 
+OneThreadScope::OneThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+OneThreadScope::~OneThreadScope() { omp_set_num_threads(saved_); }
+
 }  // namespace chimera

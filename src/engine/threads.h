@@ -11,6 +11,19 @@ int hardware_threads();
 void set_num_threads(int n);  // n >= 1; also sets OpenBLAS
 int num_threads();
 
+// While alive, libraries that size their work when an object is built (oneDNN primitives) see
+// one thread: for primitives that each thread of a parallel loop runs on its own share.
+class OneThreadScope {
+ public:
+  OneThreadScope();
+  ~OneThreadScope();
+  OneThreadScope(const OneThreadScope&) = delete;
+  OneThreadScope& operator=(const OneThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Below this much work a parallel region costs more than it saves.
 inline constexpr int64_t kParallelMinWork = int64_t{1} << 15;
 

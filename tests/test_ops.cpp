@@ -12,84 +12,17 @@
 #include "engine/rng.h"
 #include "engine/threads.h"
 #include "golden.h"
+#include "grad_check.h"
 
 namespace chimera {
 namespace {
 
 using test::all_close;
 using test::all_equal;
-
-Tensor uniform(Rng& rng, Shape shape, double lo = -1.0, double hi = 1.0) {
-  Tensor t(std::move(shape));
-  rng.fill_uniform(t, lo, hi);
-  return t;
-}
-
-// Moves values out of (-margin, margin), for ops with a kink or a pole at 0.
-Tensor away_from_zero(Tensor t, float margin) {
-  float* p = t.f32();
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (std::fabs(p[i]) < margin) p[i] = p[i] < 0 ? p[i] - margin : p[i] + margin;
-  return t;
-}
-
-double weighted_sum(const Tensor& out, const Tensor& weights) {
-  double s = 0.0;
-  for (int64_t i = 0; i < out.numel(); ++i)
-    s += static_cast<double>(out.f32()[i]) * weights.f32()[i];
-  return s;
-}
-
-using Op = std::function<Var(const std::vector<Var>&)>;
-
-// Compares op's backward with central differences of loss = sum(op(inputs) * r), r random.
-// Every input takes a gradient. The loss is summed in double from the float outputs, so what
-// is left is the outputs' float rounding divided by the step: well under kGradTol of the
-// largest gradient, while a wrong rule (a lost factor, a transposed weight) is off by a
-// sizeable fraction of it.
-constexpr double kStep = 1e-3;
-constexpr double kGradTol = 2e-3;
-
-::testing::AssertionResult gradients_match(const Op& op, const std::vector<Tensor>& inputs,
-                                           uint64_t seed = 1) {
-  std::vector<Var> vars;
-  for (const Tensor& t : inputs) vars.emplace_back(t.clone(), true);
-  Var out = op(vars);
-  Rng rng(seed);
-  const Tensor r = uniform(rng, out.shape());
-  backward(out, r);
-  auto loss = [&] {
-    NoGradGuard no_grad;
-    return weighted_sum(op(vars).value(), r);
-  };
-  for (size_t k = 0; k < vars.size(); ++k) {
-    if (!vars[k].has_grad())
-      return ::testing::AssertionFailure() << "input " << k << " received no gradient";
-    const Tensor analytic = vars[k].grad();
-    float* x = vars[k].value().f32();
-    std::vector<double> numeric(analytic.numel());
-    double scale = 0.0;
-    for (int64_t j = 0; j < analytic.numel(); ++j) {
-      const float orig = x[j];
-      x[j] = static_cast<float>(orig + kStep);
-      const double up = x[j], loss_up = loss();
-      x[j] = static_cast<float>(orig - kStep);
-      const double down = x[j], loss_down = loss();
-      x[j] = orig;
-      numeric[j] = (loss_up - loss_down) / (up - down);
-      scale = std::max({scale, std::fabs(numeric[j]), std::fabs(double{analytic.f32()[j]})});
-    }
-    for (int64_t j = 0; j < analytic.numel(); ++j) {
-      const double err = std::fabs(numeric[j] - analytic.f32()[j]);
-      if (err > kGradTol * std::max(scale, 1e-3))
-        return ::testing::AssertionFailure()
-               << "input " << k << " " << shape_str(analytic.shape()) << " element " << j
-               << ": backward " << analytic.f32()[j] << ", finite difference " << numeric[j]
-               << " (largest gradient " << scale << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::away_from_zero;
+using test::gradients_match;
+using test::Op;
+using test::uniform;
 
 // The checker itself must reject a backward that is off by a factor of two.
 TEST(GradCheck, RejectsAWrongBackward) {

@@ -35,4 +35,46 @@ Var tanh(const Var& x) {
   });
 }
 
+// y = r * r with r = max(x, 0); dx = g * 2r
+Var relu_squared(const Var& x) {
+  const float* px = x.value().f32();
+  Tensor y = generate(x.shape(), [&](int64_t i) {
+    const float r = px[i] > 0.0f ? px[i] : 0.0f;
+    return r * r;
+  });
+  return make_op("relu_squared", y, {x}, [x](const Tensor& g) {
+    const float* px = x.value().f32();
+    const float* pg = g.f32();
+    add_grad(x, generate(g.shape(), [&](int64_t i) {
+               const float r = px[i] > 0.0f ? px[i] : 0.0f;
+               return pg[i] * (2.0f * r);
+             }));
+  });
+}
+
+// y = silu(a) * b with silu(a) = a / (1 + exp(-a)) (torch's formula);
+// da = g * b * s * (1 + a * (1 - s)) with s = sigmoid(a); db = g * silu(a)
+Var swiglu(const Var& gate, const Var& up) {
+  check_same_shape(gate.value(), up.value(), "swiglu");
+  const float* pa = gate.value().f32();
+  const float* pb = up.value().f32();
+  Tensor y = generate(gate.shape(), [&](int64_t i) {
+    return pa[i] / (1.0f + std::exp(-pa[i])) * pb[i];
+  });
+  return make_op("swiglu", y, {gate, up}, [gate, up](const Tensor& g) {
+    const float* pa = gate.value().f32();
+    const float* pb = up.value().f32();
+    const float* pg = g.f32();
+    if (gate.requires_grad())
+      add_grad(gate, generate(g.shape(), [&](int64_t i) {
+                 const float s = 1.0f / (1.0f + std::exp(-pa[i]));
+                 return pg[i] * pb[i] * (s * (1.0f + pa[i] * (1.0f - s)));
+               }));
+    if (up.requires_grad())
+      add_grad(up, generate(g.shape(), [&](int64_t i) {
+                 return pg[i] * (pa[i] / (1.0f + std::exp(-pa[i])));
+               }));
+  });
+}
+
 }  // namespace chimera

@@ -23,6 +23,8 @@ Var add_scalar(const Var& a, double s);
 // ---- activation.cpp ----
 Var relu(const Var& x);
 Var tanh(const Var& x);
+Var relu_squared(const Var& x);              // relu(x)^2 (BitNet b1.58 2B4T's feed-forward)
+Var swiglu(const Var& gate, const Var& up);  // silu(gate) * up, silu(x) = x / (1 + exp(-x))
 
 // ---- reduce.cpp: results are 0-d ----
 Var sum(const Var& x);
@@ -55,6 +57,23 @@ void batch_norm2d_eval_affine(const Tensor& weight, const Tensor& bias,
 Var reshape(const Var& x, Shape shape);
 Var flatten(const Var& x);                // [N, ...] -> [N, prod(...)]
 Var global_avg_pool2d(const Var& x);      // [N, C, H, W] -> [N, C]
+
+// ---- embedding.cpp: weight [V, D], ids i64 of any shape S with values in [0, V) -> S + [D] ----
+Var embedding(const Var& weight, const Tensor& ids);
+
+// ---- rms_norm.cpp: over the last axis; weight [D] ----
+// y = (x * rsqrt(mean(x^2) + eps)) * weight, each step in float as torch computes it
+Var rms_norm(const Var& x, const Var& weight, double eps);
+
+// ---- rotary.cpp: x [B, T, H, hd], hd even; position of x[:, t] is first_position + t ----
+// Adjacent pairs (x[2i], x[2i+1]) turn by angle position * theta^(-2i / hd) (the layout GGML's
+// LLaMA models use).
+Var rotary(const Var& x, int64_t first_position, double theta);
+
+// ---- attention.cpp: causal attention (kernels/attention_f32.h for the layouts) ----
+// q [B, Tq, H, hd], k and v [B, Tk, G, hd] with H a multiple of G and Tq <= Tk -> [B, Tq, H, hd],
+// scaled by 1 / sqrt(hd)
+Var causal_attention(const Var& q, const Var& k, const Var& v);
 
 // ---- loss.cpp: mean over the batch / over all elements, 0-d results ----
 Var cross_entropy(const Var& logits, const Tensor& labels);  // logits [N, C], labels [N] i64

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i8t_gemm.h"
 #include "golden.h"
+#include "test_util.h"
 #include "model/layers/bit_conv2d.h"
 #include "model/layers/bit_linear.h"
 
@@ -248,6 +250,64 @@ TEST(IntegerProduct, LinearMatchesFloatOnGoldenAndRandomShapes) {
     gemm_f32(false, true, m, n, k, 1.0f, af.f32(), k, wf.f32(), k, 0.0f, yf.f32(), n);
     EXPECT_TRUE(test::all_equal(acc.to(DType::f32), yf)) << m << "x" << n << "x" << k;
   }
+}
+
+// ---- per-token activation scales (BitNet's absmax per row) ----
+
+// Each row r quantized with its own beta_r = max|x_r| / 127 + eps; y_r = (beta_r * gamma) *
+// (clip * acc_r), bit for bit the per-tensor rule applied to one row at a time; the gradients
+// scale each row by beta_r * gamma (dx back by 1 / beta_r).
+TEST(BitLayers, PerTokenScalesQuantizeEachRowOnItsOwn) {
+  Rng rng(21);
+  BitLayerOptions o;
+  o.activation_scale = ActivationScale::token;
+  o.warmup_steps = 0;
+  BitLinear layer(37, 5, false, o, rng);
+  Tensor x({4, 37});
+  rng.fill_uniform(x, -1.0, 1.0);
+  for (int64_t i = 0; i < 37; ++i) x.f32()[37 + i] *= 50.0f;  // row 1 far larger than the rest
+  layer.eval();
+  const QuantizedWeight q = layer.eval_weight();
+  Var xv(x.clone(), true);
+  const Var y = layer.forward(xv);
+  Tensor dy({4, 5});
+  rng.fill_uniform(dy, -1.0, 1.0);
+  backward(y, dy);
+  std::vector<double> dx_want(4 * 37, 0.0);
+  for (int64_t r = 0; r < 4; ++r) {
+    Tensor row({1, 37});
+    std::memcpy(row.f32(), x.f32() + r * 37, 37 * sizeof(float));
+    const QuantizedActivations a = quantize_activations(row, o.eps_beta);
+    const float s = a.beta * q.gamma;
+    for (int64_t c = 0; c < 5; ++c) {
+      int32_t acc = 0;
+      for (int64_t i = 0; i < 37; ++i)
+        acc += a.codes.data<int8_t>()[i] * q.codes.data<int8_t>()[c * 37 + i];
+      EXPECT_EQ(y.value().f32()[r * 5 + c], s * (q.clip * static_cast<float>(acc)))
+          << "row " << r << " output " << c;
+      for (int64_t i = 0; i < 37; ++i)
+        dx_want[r * 37 + i] += static_cast<double>(q.gamma) * dy.f32()[r * 5 + c] *
+                               q.codes.data<int8_t>()[c * 37 + i];
+    }
+  }
+  for (int64_t i = 0; i < 4 * 37; ++i)
+    EXPECT_NEAR(xv.grad().f32()[i], dx_want[i], 1e-5 * (1 + std::fabs(dx_want[i]))) << i;
+  // Per tensor, the large row's beta would have flattened the small rows to few levels.
+  o.activation_scale = ActivationScale::tensor;
+  Rng rng2(21);
+  BitLinear per_tensor(37, 5, false, o, rng2);
+  per_tensor.eval();
+  EXPECT_FALSE(test::all_equal(per_tensor.forward(Var(x)).value(), y.value()));
+}
+
+TEST(BitLayers, PerTokenScalesAreForLinearLayersOnly) {
+  Rng rng(22);
+  BitLayerOptions o;
+  o.activation_scale = ActivationScale::token;
+  const std::string e =
+      test::error_of([&] { BitConv2d(2, 3, 3, Conv2dParams{}, false, o, rng); });
+  EXPECT_NE(e.find("activation_scale must be 'tensor'"), std::string::npos) << e;
+  EXPECT_THROW(parse_activation_scale("channel"), Error);
 }
 
 // ---- behaviour the SPEC states outright ----

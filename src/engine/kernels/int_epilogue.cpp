@@ -1,5 +1,6 @@
 #include "engine/kernels/int_epilogue.h"
 
+#include "engine/error.h"
 #include "engine/threads.h"
 
 namespace chimera {
@@ -30,10 +31,13 @@ void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t
                    const AccScale& s, float* y) {
   if (inner == 1) {  // a linear layer: one row of `channels` outputs per sample
     parallel_for(outer, channels, [&](int64_t row) {
-      scale_run(acc + row * channels, channels, 0, 1, row * channels, s, y + row * channels);
+      AccScale rs = s;
+      if (s.row_scale) rs.scale = s.row_scale[row];
+      scale_run(acc + row * channels, channels, 0, 1, row * channels, rs, y + row * channels);
     });
     return;
   }
+  CHIMERA_CHECK(!s.row_scale, "per-row activation scales are for linear layers (inner = 1)");
   parallel_for(outer * channels, inner, [&](int64_t row) {
     scale_run(acc + row * inner, inner, row % channels, 0, row * inner, s, y + row * inner);
   });

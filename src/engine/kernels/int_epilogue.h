@@ -17,6 +17,9 @@ namespace chimera {
 
 struct AccScale {
   float scale = 1.0f;           // beta * gamma
+  // Linear layers with per-token activation scales: row r of the output uses row_scale[r]
+  // (beta_r * gamma) in place of `scale`. Only with inner = 1 (scale_acc_f32).
+  const float* row_scale = nullptr;
   float clip = 1.0f;            // the straight-through clip factor
   const float* bias = nullptr;  // one per channel, or none
   const float* bn_mul = nullptr;  // with bn_add: one per channel, or none

@@ -120,6 +120,7 @@ Config parse_config(const std::string& yaml, const std::string& path) {
       choice("stat_mode", [&](const std::string& v) { l.stat_mode = parse_stat_mode(v); }),
       choice("quant_mode", [&](const std::string& v) { l.quant_mode = parse_quant_mode(v); }),
       choice("activation_grad", [&](const std::string& v) { l.activation_grad = parse_activation_grad(v); }),
+      choice("activation_scale", [&](const std::string& v) { l.activation_scale = parse_activation_scale(v); }),
       choice("target_branch", [&](const std::string& v) { c.target_branch = parse_branch(v); }),
       num("rho_s", l.rho_s), num("alpha_min", l.alpha_min), num("alpha_target", l.alpha_target),
       integer("warmup_steps", l.warmup_steps), num("eps_gamma", l.eps_gamma),

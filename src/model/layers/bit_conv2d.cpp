@@ -26,7 +26,11 @@ BitConv2d::BitConv2d(int64_t in, int64_t out, int64_t k, const Conv2dParams& p, 
       in_channels(in),
       out_channels(out),
       kernel_size(k),
-      params(p) {}
+      params(p) {
+  CHIMERA_CHECK(options.activation_scale == ActivationScale::tensor,
+                "BitConv2d: activation_scale must be 'tensor' (per-token scales are for "
+                "BitLinear), got '", activation_scale_name(options.activation_scale), "'");
+}
 
 Var BitConv2d::forward(const Var& x) {
   return forward_fused(x, AccScale{});

@@ -28,6 +28,15 @@ const char* activation_grad_name(ActivationGrad g) {
   return g == ActivationGrad::ste ? "ste" : "none";
 }
 
+ActivationScale parse_activation_scale(const std::string& s) {
+  if (s == "tensor") return ActivationScale::tensor;
+  if (s == "token") return ActivationScale::token;
+  CHIMERA_FAIL("activation_scale must be 'tensor' or 'token', got '", s, "'");
+}
+const char* activation_scale_name(ActivationScale a) {
+  return a == ActivationScale::tensor ? "tensor" : "token";
+}
+
 void BitLayerOptions::validate() const {
   CHIMERA_CHECK(rho_s >= 0.0 && rho_s <= 1.0, "rho_s must be in [0, 1], got ", rho_s);
   CHIMERA_CHECK(warmup_steps >= 0, "warmup_steps must be >= 0, got ", warmup_steps);
@@ -51,6 +60,24 @@ QuantizedActivations quantize_activations(const Tensor& x, double eps_beta) {
   out.beta = activation_beta(x, eps_beta);
   out.codes = Tensor::empty(x.shape(), DType::i8);
   quantize_i8(x.numel(), x.f32(), out.beta, out.codes.data<int8_t>());
+  return out;
+}
+
+QuantizedActivations quantize_activations_by_row(const Tensor& x, int64_t rows, double eps_beta) {
+  CHIMERA_CHECK(rows > 0 && x.numel() > 0 && x.numel() % rows == 0,
+                "cannot quantize activations ", shape_str(x.shape()), " in ", rows, " rows");
+  const int64_t width = x.numel() / rows;
+  QuantizedActivations out;
+  out.codes = Tensor::empty(x.shape(), DType::i8);
+  out.row_betas.resize(static_cast<size_t>(rows));
+  const float* px = x.f32();
+  int8_t* pc = out.codes.data<int8_t>();
+  parallel_for(rows, width, [&](int64_t r) {
+    // The per-tensor rule on one row.
+    const float beta = abs_max_f32(width, px + r * width) / 127.0f + static_cast<float>(eps_beta);
+    out.row_betas[r] = beta;
+    quantize_i8(width, px + r * width, beta, pc + r * width);
+  });
   return out;
 }
 
@@ -154,6 +181,27 @@ void divide_in_place(Tensor& t, float divisor) {
   float* p = t.f32();
   for_blocks(t.numel(), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) p[i] /= divisor;
+  });
+}
+
+Tensor scale_gradient_rows(const Tensor& dy, const std::vector<float>& scales) {
+  const auto rows = static_cast<int64_t>(scales.size());
+  const int64_t width = dy.numel() / rows;
+  Tensor dz = Tensor::empty(dy.shape());
+  const float* in = dy.f32();
+  float* out = dz.f32();
+  parallel_for(rows, width, [&](int64_t r) {
+    for (int64_t i = r * width; i < (r + 1) * width; ++i) out[i] = scales[r] * in[i];
+  });
+  return dz;
+}
+
+void divide_rows_in_place(Tensor& t, const std::vector<float>& divisors) {
+  const auto rows = static_cast<int64_t>(divisors.size());
+  const int64_t width = t.numel() / rows;
+  float* p = t.f32();
+  parallel_for(rows, width, [&](int64_t r) {
+    for (int64_t i = r * width; i < (r + 1) * width; ++i) p[i] /= divisors[r];
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 #include "model/quant/abs_stat.h"
@@ -21,6 +22,13 @@ enum class ActivationGrad { ste, none };
 ActivationGrad parse_activation_grad(const std::string& s);
 const char* activation_grad_name(ActivationGrad g);
 
+// Where the activation scale beta comes from: one max|x| over the whole input (`tensor`, the
+// reference's rule and the default) or one per row of a BitLinear's [batch, in] input (`token`,
+// BitNet's per-token absmax).
+enum class ActivationScale { tensor, token };
+ActivationScale parse_activation_scale(const std::string& s);
+const char* activation_scale_name(ActivationScale a);
+
 struct BitLayerOptions {
   StatMode stat_mode = StatMode::mean;
   double rho_s = 0.95;
@@ -33,6 +41,7 @@ struct BitLayerOptions {
   std::optional<double> ste_clip = 1.0;
   std::optional<double> alpha_override;
   ActivationGrad activation_grad = ActivationGrad::ste;
+  ActivationScale activation_scale = ActivationScale::tensor;
 
   void validate() const;  // errors name the setting and the allowed range
 };
@@ -47,12 +56,15 @@ struct LayerStats {
   int64_t weights = 0;
 };
 
-// x_q = clamp(round(x / beta), -127, 127) with beta = max|x| / 127 + eps_beta over all of x.
+// x_q = clamp(round(x / beta), -127, 127) with beta = max|x| / 127 + eps_beta over all of x, or
+// per row (row_betas) when quantized by rows.
 struct QuantizedActivations {
   Tensor codes;  // i8, shape of x
   float beta = 0;
+  std::vector<float> row_betas;  // per row of x seen as [rows, numel / rows]; empty per tensor
 };
 QuantizedActivations quantize_activations(const Tensor& x, double eps_beta);
+QuantizedActivations quantize_activations_by_row(const Tensor& x, int64_t rows, double eps_beta);
 float activation_beta(const Tensor& x, double eps_beta);  // the beta alone
 
 // The ternary weight actually used by a forward: int8 codes q, the scale gamma, the alpha that
@@ -95,6 +107,9 @@ Tensor used_weight_f32(const QuantizedWeight& q);  // clip * q as floats
 void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight);
 Tensor scale_gradient(const Tensor& dy, float scale);  // dz = scale * dy
 void divide_in_place(Tensor& t, float divisor);
+// The same per row of t seen as [scales.size(), numel / rows].
+Tensor scale_gradient_rows(const Tensor& dy, const std::vector<float>& scales);
+void divide_rows_in_place(Tensor& t, const std::vector<float>& divisors);
 // dy seen as [outer, channels, inner] summed to [channels]: the bias gradient.
 Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner);
 

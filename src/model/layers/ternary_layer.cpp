@@ -1,5 +1,7 @@
 #include "model/layers/ternary_layer.h"
 
+#include <vector>
+
 #include "model/quant/packed_ternary.h"
 
 namespace chimera {
@@ -47,16 +49,24 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   // Without a recorded gradient the codes are not kept: the product may quantize as it goes.
   // A fixed weight takes that path too when the layer has it (the direct convolution on its
   // int8 codes beats im2col and the packed GEMM); otherwise it runs on its packed i2 codes.
-  const bool fused = !grad_enabled() && products.quantizing_integer;
+  const bool by_row = quant.options.activation_scale == ActivationScale::token;
+  CHIMERA_CHECK(!by_row || (inner == 1 && !has_post),
+                "per-token activation scales (activation_scale: token) are for linear layers");
+  const bool fused = !grad_enabled() && products.quantizing_integer && !by_row;
   QuantizedActivations act;
   if (fused)
     act.beta = activation_beta(x.value(), quant.options.eps_beta);
+  else if (by_row)
+    act = quantize_activations_by_row(x.value(), out_shape[0], quant.options.eps_beta);
   else
     act = quantize_activations(x.value(), quant.options.eps_beta);
   QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
-  // The reference multiplies the two 0-d scales first.
+  // The reference multiplies the two 0-d scales first; per token, each row's beta by gamma.
   AccScale scale = post;
   scale.scale = act.beta * q.gamma;
+  std::vector<float> row_scales;
+  for (float beta : act.row_betas) row_scales.push_back(beta * q.gamma);
+  if (by_row) scale.row_scale = row_scales.data();
   scale.clip = q.clip;
   scale.bias = bias ? bias->value().f32() : nullptr;
   Tensor y = Tensor::empty(out_shape);
@@ -73,10 +83,13 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   const bool pass_to_x = quant.options.activation_grad == ActivationGrad::ste;
   return make_op("ternary_layer", std::move(y), inputs,
                  [x, w = weight_master, b = bias, act, q, channels, inner, pass_to_x,
+                  row_scales = std::move(row_scales),
                   products = std::move(products)](const Tensor& dy) {
                    const bool want_w = w.requires_grad(), want_x = pass_to_x && x.requires_grad();
+                   const bool by_row = !act.row_betas.empty();
                    if (want_w || want_x) {
-                     const Tensor dz = scale_gradient(dy, act.beta * q.gamma);
+                     const Tensor dz = by_row ? scale_gradient_rows(dy, row_scales)
+                                              : scale_gradient(dy, act.beta * q.gamma);
                      const Tensor wq = want_x ? used_weight_f32(q) : Tensor();
                      Tensor dx = want_x ? Tensor::empty(x.shape()) : Tensor();
                      Tensor dw = want_w ? Tensor::empty(w.shape()) : Tensor();
@@ -88,7 +101,10 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
                        add_grad(w, dw);
                      }
                      if (want_x) {
-                       divide_in_place(dx, act.beta);
+                       if (by_row)
+                         divide_rows_in_place(dx, act.row_betas);
+                       else
+                         divide_in_place(dx, act.beta);
                        add_grad(x, dx);
                      }
                    }

@@ -39,4 +39,15 @@ ModelStats model_stats(const std::vector<TernaryLayer*>& layers) {
   return s;
 }
 
+void set_layers_alpha_override(const std::vector<TernaryLayer*>& layers,
+                               std::optional<double> alpha) {
+  CHIMERA_CHECK(!alpha || *alpha >= 0.0, "alpha_override must be >= 0, got ", *alpha);
+  for (TernaryLayer* layer : layers) layer->quant.options.alpha_override = alpha;
+}
+
+void set_layers_alpha_target(const std::vector<TernaryLayer*>& layers, double alpha) {
+  CHIMERA_CHECK(alpha >= 0.0, "alpha_target must be >= 0, got ", alpha);
+  for (TernaryLayer* layer : layers) layer->quant.options.alpha_target = alpha;
+}
+
 }  // namespace chimera

@@ -24,6 +24,11 @@ struct ModelStats {
   std::vector<std::optional<double>> layer_flip_rates;
 };
 
+// What the target-bits controller moves, on every ternary layer of a model at once.
+void set_layers_alpha_override(const std::vector<TernaryLayer*>& layers,
+                               std::optional<double> alpha);
+void set_layers_alpha_target(const std::vector<TernaryLayer*>& layers, double alpha);
+
 // Uses each layer's last stats (computed from its current state before any forward).
 ModelStats model_stats(const std::vector<TernaryLayer*>& layers);
 

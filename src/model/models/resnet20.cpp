@@ -4,25 +4,6 @@
 
 namespace chimera {
 
-ModelMode parse_model_mode(const std::string& s) {
-  if (s == "fp32_baseline") return ModelMode::fp32_baseline;
-  if (s == "strict_bitnet") return ModelMode::strict_bitnet;
-  if (s == "chimera") return ModelMode::chimera;
-  CHIMERA_FAIL("mode must be 'fp32_baseline', 'strict_bitnet' or 'chimera', got '", s, "'");
-}
-
-const char* model_mode_name(ModelMode m) {
-  switch (m) {
-    case ModelMode::fp32_baseline:
-      return "fp32_baseline";
-    case ModelMode::strict_bitnet:
-      return "strict_bitnet";
-    case ModelMode::chimera:
-      return "chimera";
-  }
-  return "?";
-}
-
 namespace {
 
 BitLayerOptions ternary_options(const ResNet20Options& o) {
@@ -168,13 +149,9 @@ Var ChimeraResNet20::forward(const Var& x) {
 }
 
 void ChimeraResNet20::set_alpha_override(std::optional<double> alpha) {
-  CHIMERA_CHECK(!alpha || *alpha >= 0.0, "alpha_override must be >= 0, got ", *alpha);
-  for (TernaryLayer* layer : quantized_) layer->quant.options.alpha_override = alpha;
+  set_layers_alpha_override(quantized_, alpha);
 }
 
-void ChimeraResNet20::set_alpha_target(double alpha) {
-  CHIMERA_CHECK(alpha >= 0.0, "alpha_target must be >= 0, got ", alpha);
-  for (TernaryLayer* layer : quantized_) layer->quant.options.alpha_target = alpha;
-}
+void ChimeraResNet20::set_alpha_target(double alpha) { set_layers_alpha_target(quantized_, alpha); }
 
 }  // namespace chimera

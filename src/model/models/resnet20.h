@@ -11,17 +11,11 @@
 
 #include "engine/rng.h"
 #include "model/layers/batch_norm2d.h"
-#include "model/layers/bit_conv2d.h"
-#include "model/layers/bit_linear.h"
-#include "model/layers/conv2d.h"
-#include "model/layers/linear.h"
+#include "model/layers/float_or_ternary.h"
+#include "model/models/model_mode.h"
 #include "model/models/model_stats.h"
 
 namespace chimera {
-
-enum class ModelMode { fp32_baseline, strict_bitnet, chimera };
-ModelMode parse_model_mode(const std::string& s);  // the names model_mode_name gives
-const char* model_mode_name(ModelMode m);
 
 struct ResNet20Options {
   ModelMode mode = ModelMode::chimera;
@@ -31,18 +25,6 @@ struct ResNet20Options {
   int64_t num_classes = 10;
   int64_t in_channels = 3;  // image channels the stem takes (CIFAR-10: 3, Fashion-MNIST: 1)
 };
-
-// A layer that is float or ternary: exactly one of the two is set.
-template <class Float, class Ternary>
-struct FloatOrTernary {
-  std::unique_ptr<Float> plain;
-  std::unique_ptr<Ternary> ternary;
-
-  Module& module() { return plain ? static_cast<Module&>(*plain) : *ternary; }
-  Var forward(const Var& x) { return plain ? plain->forward(x) : ternary->forward(x); }
-};
-using ConvLayer = FloatOrTernary<Conv2d, BitConv2d>;
-using LinearLayer = FloatOrTernary<Linear, BitLinear>;
 
 // conv3x3 -> BN -> ReLU -> conv3x3 -> BN, plus the shortcut (identity, or 1x1 conv with the
 // block's stride -> BN when the shape changes), then ReLU. Children: conv1, bn1, conv2, bn2 and

@@ -2,6 +2,8 @@
 
 #include "harness/cli/commands.h"
 #include "harness/experiments/eval_checkpoint.h"
+#include "harness/experiments/lm_inference.h"
+#include "model/models/transformer_lm_file.h"
 #include "harness/log/py_format.h"
 
 namespace chimera {
@@ -11,6 +13,8 @@ static void register_eval(CLI::App& app) {
     EvalArgs eval;
     int threads = 0;
     bool json = false;
+    std::string corpus = kFortunesDir;
+    int64_t max_windows = 0;
   };
   static Args a;
   auto* cmd =
@@ -31,10 +35,32 @@ static void register_eval(CLI::App& app) {
                   "model mode when the checkpoint does not record it (--checkpoint only)");
   cmd->add_option("--alpha-override", a.eval.alpha_override,
                   "controlled alpha of every ternary layer, for state dicts without it (--checkpoint only)");
+  cmd->add_option("--corpus", a.corpus, "language models: the text's folder")
+      ->capture_default_str();
+  cmd->add_option("--max-windows", a.max_windows,
+                  "language models: validation windows of the context (0 = all)")
+      ->capture_default_str();
   cmd->add_flag("--json", a.json, "print one JSON object");
   add_threads_option(*cmd, a.threads);
   cmd->callback([] {
     apply_threads(a.threads);
+    // A language model (train-lm checkpoint, or a model file of one) is scored on the text.
+    // (Both or neither given: eval_checkpoint says which flags to pass.)
+    const bool one = a.eval.checkpoint.empty() != a.eval.model.empty();
+    const bool lm = one && (!a.eval.checkpoint.empty()
+                                ? is_lm_checkpoint(load_checkpoint(a.eval.checkpoint))
+                                : model_file_architecture(read_model_file(a.eval.model)) ==
+                                      kTransformerArchitecture);
+    if (lm) {
+      auto model = load_lm(a.eval.checkpoint, a.eval.model);
+      const Json r = eval_lm(*model, a.corpus, a.max_windows);
+      if (a.json) std::cout << r.dump() << std::endl;
+      else
+        std::cout << "[eval] val_loss=" << py_fixed6(r["val_loss"]) << " val_bits_per_byte="
+                  << py_fixed6(r["val_bits_per_byte"]) << " tokens=" << r["tokens"].dump()
+                  << std::endl;
+      return;
+    }
     const Json r = eval_checkpoint(a.eval);
     if (a.json) std::cout << r.dump() << std::endl;
     else

@@ -104,6 +104,22 @@ Config parse_config(const std::string& yaml, const std::string& path) {
                                       integer("in_features", c.benchmark.in_features),
                                       integer("out_features", c.benchmark.out_features),
                                       text("log_dir", c.benchmark.log_dir)};
+  LmConfig& lm = c.lm;
+  TransformerOptions& tm = lm.model;
+  std::map<std::string, Setter> transformer{
+      choice("mode", [&](const std::string& v) { tm.mode = parse_model_mode(v); }),
+      integer("dim", tm.dim), integer("layers", tm.layers), integer("heads", tm.heads),
+      integer("kv_heads", tm.kv_heads), integer("ffn_dim", tm.ffn_dim),
+      integer("context", tm.context),
+      choice("feed_forward", [&](const std::string& v) { tm.feed_forward = parse_feed_forward(v); }),
+      num("rope_theta", tm.rope_theta), num("norm_eps", tm.norm_eps)};
+  std::map<std::string, Setter> lm_training{
+      text("optimizer", lm.optimizer), num("lr", lm.lr), num("weight_decay", lm.weight_decay),
+      integer("steps", lm.steps), integer("batch_size", lm.batch_size),
+      integer("warmup_lr_steps", lm.warmup_lr_steps), num("min_lr_ratio", lm.min_lr_ratio),
+      num("grad_clip", lm.grad_clip), integer("eval_every", lm.eval_every),
+      integer("eval_windows", lm.eval_windows), integer("eval_batch", lm.eval_batch),
+      integer("control_every", lm.control_every)};
   std::map<std::string, Setter> top{
       num("lr", o.lr), num("beta1", o.beta1), num("beta2", o.beta2), num("eps_opt", o.eps_opt),
       num("weight_decay", o.weight_decay), num("rho_psi", o.rho_psi),
@@ -147,6 +163,8 @@ Config parse_config(const std::string& yaml, const std::string& path) {
       {"target_bits_controller",
        [&](const YAML::Node& n) { apply(n, controller, "target_bits_controller.", path); }},
       {"benchmark", [&](const YAML::Node& n) { apply(n, bench, "benchmark.", path); }},
+      {"transformer", [&](const YAML::Node& n) { apply(n, transformer, "transformer.", path); }},
+      {"lm_training", [&](const YAML::Node& n) { apply(n, lm_training, "lm_training.", path); }},
   };
   apply(root, top, "", path);
   if (ste_clip_none) l.ste_clip.reset();
@@ -166,6 +184,25 @@ Config parse_config(const std::string& yaml, const std::string& path) {
     CHIMERA_CHECK(c.benchmark.batch_size > 0, "benchmark.batch_size must be positive");
     CHIMERA_CHECK(c.benchmark.in_features > 0, "benchmark.in_features must be positive");
     CHIMERA_CHECK(c.benchmark.out_features > 0, "benchmark.out_features must be positive");
+    try {
+      tm.validate();
+    } catch (const Error& e) {
+      CHIMERA_FAIL("transformer: ", e.what());
+    }
+    CHIMERA_CHECK(lm.optimizer == "adamw" || lm.optimizer == "chimera21",
+                  "lm_training.optimizer must be adamw or chimera21, got '", lm.optimizer, "'");
+    CHIMERA_CHECK(lm.lr >= 0, "lm_training.lr must be >= 0");
+    CHIMERA_CHECK(lm.weight_decay >= 0, "lm_training.weight_decay must be >= 0");
+    CHIMERA_CHECK(lm.steps > 0, "lm_training.steps must be positive");
+    CHIMERA_CHECK(lm.batch_size > 0, "lm_training.batch_size must be positive");
+    CHIMERA_CHECK(lm.warmup_lr_steps >= 0, "lm_training.warmup_lr_steps must be >= 0");
+    CHIMERA_CHECK(lm.min_lr_ratio >= 0 && lm.min_lr_ratio <= 1,
+                  "lm_training.min_lr_ratio must be in [0, 1]");
+    CHIMERA_CHECK(lm.grad_clip >= 0, "lm_training.grad_clip must be >= 0");
+    CHIMERA_CHECK(lm.eval_every > 0, "lm_training.eval_every must be positive");
+    CHIMERA_CHECK(lm.eval_windows >= 0, "lm_training.eval_windows must be >= 0");
+    CHIMERA_CHECK(lm.eval_batch > 0, "lm_training.eval_batch must be positive");
+    CHIMERA_CHECK(lm.control_every > 0, "lm_training.control_every must be positive");
   } catch (const Error& e) {
     CHIMERA_FAIL("config '", path, "': ", e.what());
   }
@@ -208,6 +245,31 @@ nlohmann::json config_to_json(const Config& c) {
           {"eps_gamma", l.eps_gamma},
           {"eps_beta", l.eps_beta},
           {"activation_grad", activation_grad_name(l.activation_grad)},
+          {"activation_scale", activation_scale_name(l.activation_scale)},
+          {"transformer",
+           {{"mode", model_mode_name(c.lm.model.mode)},
+            {"dim", c.lm.model.dim},
+            {"layers", c.lm.model.layers},
+            {"heads", c.lm.model.heads},
+            {"kv_heads", c.lm.model.kv_heads},
+            {"ffn_dim", c.lm.model.ffn_dim},
+            {"context", c.lm.model.context},
+            {"feed_forward", feed_forward_name(c.lm.model.feed_forward)},
+            {"rope_theta", c.lm.model.rope_theta},
+            {"norm_eps", c.lm.model.norm_eps}}},
+          {"lm_training",
+           {{"optimizer", c.lm.optimizer},
+            {"lr", c.lm.lr},
+            {"weight_decay", c.lm.weight_decay},
+            {"steps", c.lm.steps},
+            {"batch_size", c.lm.batch_size},
+            {"warmup_lr_steps", c.lm.warmup_lr_steps},
+            {"min_lr_ratio", c.lm.min_lr_ratio},
+            {"grad_clip", c.lm.grad_clip},
+            {"eval_every", c.lm.eval_every},
+            {"eval_windows", c.lm.eval_windows},
+            {"eval_batch", c.lm.eval_batch},
+            {"control_every", c.lm.control_every}}},
           {"benchmark",
            {{"steps", c.benchmark.steps},
             {"seeds", c.benchmark.seeds},

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/layers/bit_layer.h"
+#include "model/models/transformer_lm.h"
 #include "model/quant/target_bits.h"
 #include "train/optim/chimera21_options.h"
 
@@ -27,6 +28,25 @@ struct BenchmarkConfig {
   std::string log_dir = "outputs";
 };
 
+// The language model (configs/lm-*.yaml): its shape under `transformer:` (the ternary layers'
+// settings are the file's top-level quantizer keys, vocab_size comes from the tokenizer) and its
+// training under `lm_training:`.
+struct LmConfig {
+  TransformerOptions model;
+  std::string optimizer = "adamw";  // adamw | chimera21
+  double lr = 1e-3;                 // the schedule's peak, for either optimizer
+  double weight_decay = 0.1;
+  int64_t steps = 1000;
+  int64_t batch_size = 16;
+  int64_t warmup_lr_steps = 100;
+  double min_lr_ratio = 0.1;
+  double grad_clip = 1.0;
+  int64_t eval_every = 200;
+  int64_t eval_windows = 64;
+  int64_t eval_batch = 16;
+  int64_t control_every = 10;
+};
+
 struct Config {
   Chimera21Options optimizer;  // lr, betas, eps_opt, weight_decay, rho_psi, gate, policies
   BitLayerOptions layer;       // stat_mode, rho_s, alphas, warmup, quant_mode, eps, ste_clip
@@ -35,6 +55,7 @@ struct Config {
   ControllerConfig controller;
   std::vector<std::string> quant_modes{"strict_bitnet", "chimera"};
   BenchmarkConfig benchmark;
+  LmConfig lm;
   std::string source = "built-in defaults";  // where the values came from, for messages
 };
 

@@ -14,6 +14,9 @@ namespace chimera {
 
 std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
                                                        const std::optional<std::string>& mode) {
+  CHIMERA_CHECK(c.metadata.value("model_type", "") != "transformer_lm",
+                "the checkpoint holds a language model (model_type transformer_lm), not a "
+                "ResNet-20");
   ResNet20Options options;
   bool ternary = false;
   for (const auto& [name, t] : c.model)

@@ -13,9 +13,7 @@ static LayerStats as_layer_stats(const ModelStats& s) {
   return l;
 }
 
-// The fields epoch, eval and batch records add to the benchmark record.
-static void add_training_fields(Json& r, const TrainRecordContext& ctx, const ModelStats& s,
-                                const ControlView& c) {
+void add_ternary_fields(Json& r, const ModelStats& s) {
   r["mean_zero_ratio"] = s.global_zero_ratio;
   r["mean_plus_ratio"] = s.global_plus_ratio;
   r["mean_minus_ratio"] = s.global_minus_ratio;
@@ -28,6 +26,20 @@ static void add_training_fields(Json& r, const TrainRecordContext& ctx, const Mo
   r["global_plus_ratio"] = s.global_plus_ratio;
   r["global_minus_ratio"] = s.global_minus_ratio;
   r["global_effective_bits"] = s.global_effective_bits;
+  r["gamma"] = s.gamma;
+  r["alpha_used_mean"] = s.alpha_used_mean;
+  r["alpha_target_mean"] = s.alpha_target_mean;
+  // Ternary codes changed by the last optimizer step: all layers, and each in model order.
+  r["flip_rate"] = s.global_flip_rate ? Json(*s.global_flip_rate) : Json();
+  Json layers = Json::array();
+  for (const auto& f : s.layer_flip_rates) layers.push_back(f ? Json(*f) : Json());
+  r["layer_flip_rates"] = layers;
+}
+
+// The fields epoch, eval and batch records add to the benchmark record.
+static void add_training_fields(Json& r, const TrainRecordContext& ctx, const ModelStats& s,
+                                const ControlView& c) {
+  add_ternary_fields(r, s);
   r["target_branch"] = ctx.target_branch;
   r["target_zero_ratio"] = ctx.target_zero_ratio;
   r["controller_frequency"] = ctx.controller_frequency;
@@ -41,11 +53,6 @@ static void add_training_fields(Json& r, const TrainRecordContext& ctx, const Mo
   r["test_loss"] = nullptr;
   r["test_accuracy"] = nullptr;
   r["split"] = "train";
-  // Ternary codes changed by the last optimizer step: all layers, and each in model order.
-  r["flip_rate"] = s.global_flip_rate ? Json(*s.global_flip_rate) : Json();
-  Json layers = Json::array();
-  for (const auto& f : s.layer_flip_rates) layers.push_back(f ? Json(*f) : Json());
-  r["layer_flip_rates"] = layers;
 }
 
 static RecordContext with_lr(const RecordContext& base, double lr) {

@@ -25,6 +25,10 @@ struct ControlView {
   double error = 0, delta = 0, alpha_target_mean = 0, alpha_next_mean = 0;
 };
 
+// The ternary statistics of a model as record fields (ratios, effective bits, alphas, flip
+// rates), shared by every trainer's records.
+void add_ternary_fields(Json& r, const ModelStats& s);
+
 Json batch_record(const TrainRecordContext& ctx, const BatchEvent& e, const ControlView& control);
 Json epoch_record(const TrainRecordContext& ctx, const EpochEvent& e, const ControlView& control);
 // Evaluation after an epoch; alpha_next_mean is the epoch record's.

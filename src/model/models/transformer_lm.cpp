@@ -30,6 +30,48 @@ void TransformerOptions::validate() const {
   layer.validate();
 }
 
+nlohmann::json transformer_options_json(const TransformerOptions& o) {
+  return {{"mode", model_mode_name(o.mode)},
+          {"vocab_size", o.vocab_size},
+          {"dim", o.dim},
+          {"layers", o.layers},
+          {"heads", o.heads},
+          {"kv_heads", o.kv_heads},
+          {"ffn_dim", o.ffn_dim},
+          {"context", o.context},
+          {"feed_forward", feed_forward_name(o.feed_forward)},
+          {"rope_theta", o.rope_theta},
+          {"norm_eps", o.norm_eps},
+          {"activation_scale", activation_scale_name(o.layer.activation_scale)},
+          {"eps_beta", o.layer.eps_beta}};
+}
+
+TransformerOptions transformer_options_from_json(const nlohmann::json& j,
+                                                const std::string& source) {
+  try {
+    TransformerOptions o;
+    o.mode = parse_model_mode(j.at("mode").get<std::string>());
+    o.vocab_size = j.at("vocab_size").get<int64_t>();
+    o.dim = j.at("dim").get<int64_t>();
+    o.layers = j.at("layers").get<int64_t>();
+    o.heads = j.at("heads").get<int64_t>();
+    o.kv_heads = j.at("kv_heads").get<int64_t>();
+    o.ffn_dim = j.at("ffn_dim").get<int64_t>();
+    o.context = j.at("context").get<int64_t>();
+    o.feed_forward = parse_feed_forward(j.at("feed_forward").get<std::string>());
+    o.rope_theta = j.at("rope_theta").get<double>();
+    o.norm_eps = j.at("norm_eps").get<double>();
+    o.layer.activation_scale = parse_activation_scale(j.at("activation_scale").get<std::string>());
+    o.layer.eps_beta = j.value("eps_beta", o.layer.eps_beta);
+    o.validate();
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    CHIMERA_FAIL(source, ": the transformer settings are incomplete or mistyped: ", e.what());
+  } catch (const Error& e) {
+    CHIMERA_FAIL(source, ": ", e.what());
+  }
+}
+
 namespace {
 
 LinearLayer make_projection(int64_t in, int64_t out, const TransformerOptions& o, Rng& rng) {

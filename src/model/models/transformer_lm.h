@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct TransformerOptions {
   int64_t head_dim() const { return dim / heads; }
   void validate() const;  // errors name the setting
 };
+
+// The options as JSON (checkpoint metadata, model files) and back: the shape, the mode and what
+// an eval forward of the ternary layers needs (activation_scale, eps_beta). Errors name `source`.
+nlohmann::json transformer_options_json(const TransformerOptions& o);
+TransformerOptions transformer_options_from_json(const nlohmann::json& j,
+                                                const std::string& source);
 
 // Keys and values of earlier positions, one sequence, for decoding a token at a time.
 struct KvCache {

@@ -43,4 +43,16 @@ double lr_at_epoch(LrSchedule schedule, double base_lr, int64_t epoch, int64_t e
   return base_lr;
 }
 
+double lr_warmup_cosine(double base_lr, int64_t step, int64_t warmup, int64_t steps,
+                        double min_ratio) {
+  CHIMERA_CHECK(steps > 0 && step >= 0 && step < steps && warmup >= 0, "step ", step,
+                " outside [0, ", steps, ") or warm-up ", warmup, " negative");
+  if (step < warmup) return base_lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const int64_t span = steps - warmup;
+  const double progress =
+      span > 1 ? static_cast<double>(step - warmup) / static_cast<double>(span - 1) : 1.0;
+  const double floor = min_ratio * base_lr;
+  return floor + (base_lr - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
 }  // namespace chimera

@@ -104,6 +104,27 @@ TEST(TrainLm, RecordsAndLearning) {
             evals.front()["val_bits_per_byte"].get<double>() - 1.0);
 }
 
+// The Chimera21 optimizer trains the language model too (AdamW is the configs' default).
+TEST(TrainLm, Chimera21TrainsIt) {
+  test::TempDir dir("chimera_train_lm_chimera21");
+  write_corpus(dir.path / "corpus");
+  std::ostringstream out;
+  TrainLmArgs a = tiny_args(dir.path, "chimera");
+  a.optimizer = "chimera21";
+  a.steps = 30;
+  const TrainLmResult r = train_lm(a, out);
+  EXPECT_EQ(r.final_record["optimizer_name"], "chimera21");
+  std::ifstream log(r.log_path);
+  std::string line;
+  std::vector<double> bpb;
+  while (std::getline(log, line)) {
+    const Json j = Json::parse(line);
+    if (j["record_type"] == "eval") bpb.push_back(j["val_bits_per_byte"].get<double>());
+  }
+  ASSERT_EQ(bpb.size(), 10u);
+  EXPECT_LT(bpb.back(), bpb.front() - 1.0);
+}
+
 TEST(TrainLm, ModelFileGivesTheCheckpointsLogitsBitForBit) {
   test::TempDir dir("chimera_train_lm_export");
   write_corpus(dir.path / "corpus");

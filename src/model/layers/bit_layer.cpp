@@ -127,24 +127,33 @@ double LayerStats::flip_rate() const {
 }
 
 void TernaryWeightState::finish_forward(const QuantizedWeight& q, bool training) {
-  LayerStats stats{q.gamma, q.alpha, ternary_stats(q.codes), std::nullopt, q.codes.numel()};
+  LastForward f{q.gamma, q.alpha, q.codes, std::nullopt};
   if (training) {
     forward_step.data<int64_t>()[0] += 1;
     if (last_train_codes_.defined() && last_train_codes_.numel() == q.codes.numel()) {
       const int8_t *now = q.codes.data<int8_t>(), *before = last_train_codes_.data<int8_t>();
       int64_t flips = 0;
       for (int64_t i = 0; i < q.codes.numel(); ++i) flips += now[i] != before[i];
-      stats.flips = flips;
+      f.flips = flips;
     }
     last_train_codes_ = q.codes;  // never written again: each forward makes new codes
   } else if (last_) {
-    stats.flips = last_->flips;  // an evaluation changes no weight: keep the last step's count
+    f.flips = last_->flips;  // an evaluation changes no weight: keep the last step's count
   }
-  last_ = stats;
+  // The same codes again (a fixed weight, evaluated repeatedly): the counted stats still hold.
+  const bool same = last_ && last_->codes.raw() == f.codes.raw() && last_->gamma == f.gamma &&
+                    last_->alpha == f.alpha && last_->flips == f.flips;
+  if (!same) last_stats_.reset();
+  last_ = std::move(f);
 }
 
 LayerStats TernaryWeightState::last_stats(const Tensor& weight_master) const {
-  if (last_) return *last_;
+  if (last_) {
+    if (!last_stats_)
+      last_stats_ = LayerStats{last_->gamma, last_->alpha, ternary_stats(last_->codes),
+                               last_->flips, last_->codes.numel()};
+    return *last_stats_;
+  }
   const float g = gamma();
   const double a = current_alpha();
   return LayerStats{g, a, ternary_stats(codes_for(weight_master, g, a)), std::nullopt,

@@ -97,7 +97,17 @@ class TernaryWeightState {
 
  private:
   Tensor codes_for(const Tensor& weight_master, float gamma, double alpha) const;
-  std::optional<LayerStats> last_;
+  // The last forward's weight; its ternary statistics are counted when first asked for (a
+  // decoder's forward per token must not pay a pass over every weight for records it never
+  // writes).
+  struct LastForward {
+    float gamma = 0;
+    double alpha = 0;
+    Tensor codes;
+    std::optional<int64_t> flips;
+  };
+  std::optional<LastForward> last_;
+  mutable std::optional<LayerStats> last_stats_;  // of last_, once counted
   Tensor last_train_codes_;  // of the previous training forward, for the flip count
 };
 

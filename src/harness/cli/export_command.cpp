@@ -17,7 +17,8 @@ static void register_export(CLI::App& app) {
       ->required();
   cmd->add_option("--format", a.exp.format,
                   "packing of the ternary layers: i2 (2 bits, what the kernels read), tq1 "
-                  "(1.6 bits) or entropy (rANS, close to the effective bits)")
+                  "(1.6 bits) or entropy (rANS, close to the effective bits); for a language "
+                  "model also gguf-tq2_0 or gguf-f32 (a GGUF file for llama.cpp)")
       ->capture_default_str();
   cmd->add_option("--out", a.exp.out, "the model file to write")->required();
   cmd->add_option("--mode", a.exp.mode, "model mode when the checkpoint does not record it");
@@ -26,6 +27,10 @@ static void register_export(CLI::App& app) {
     const Json r = export_checkpoint(a.exp);
     if (a.json)
       std::cout << r.dump() << std::endl;
+    else if (r.contains("tensors"))
+      std::cout << "[export] wrote " << r["out"].get<std::string>() << ": GGUF ("
+                << r["format"].get<std::string>() << "), " << r["tensors"].dump() << " tensors, "
+                << r["bytes"].dump() << " bytes" << std::endl;
     else
       std::cout << "[export] wrote " << r["out"].get<std::string>() << ": "
                 << r["ternary_layers"].dump() << " ternary layers packed as "

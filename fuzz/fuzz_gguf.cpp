@@ -1,0 +1,50 @@
+// Fuzz target for the GGUF reader: any bytes must give a GgufFile or a chimera::Error, never a
+// crash, a hang or an unbounded allocation; a file it accepts serialises and reads back equal.
+// With clang -fsanitize=fuzzer define CHIMERA_LIBFUZZER and link libFuzzer; otherwise main()
+// replays the files given as arguments, then mutates small valid GGUF files (the ctest
+// `fuzz_gguf.Mutations` runs it).
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "engine/error.h"
+#include "engine/io/gguf.h"
+#include "fuzz_driver.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const chimera::GgufFile f =
+        chimera::parse_gguf(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    const chimera::GgufFile again = chimera::parse_gguf(chimera::serialize_gguf(f), "again");
+    if (again.tensors.size() != f.tensors.size() || again.metadata.size() < f.metadata.size())
+      std::abort();
+  } catch (const chimera::Error&) {
+  }
+  return 0;
+}
+
+#ifndef CHIMERA_LIBFUZZER
+int main(int argc, char** argv) {
+  using chimera::GgufValue;
+  using chimera::GgufValueType;
+  chimera::GgufFile f;
+  f.metadata = {{"general.architecture", GgufValue::string("llama")},
+                {"llama.block_count", GgufValue::u32(2)},
+                {"eps", GgufValue::f32(1e-5f)},
+                {"tokens", GgufValue::array(GgufValueType::string,
+                                            {GgufValue::string("a"), GgufValue::string("b")})}};
+  f.tensors = {{"w", {256, 2}, chimera::GgmlType::tq2_0, std::string(132, '\x55')},
+               {"n", {4}, chimera::GgmlType::f32, std::string(16, '\0')}};
+  chimera::GgufFile empty;
+  return chimera::fuzz::run_main(
+      argc, argv, "fuzz_gguf", {chimera::serialize_gguf(f), chimera::serialize_gguf(empty)},
+      [](std::string& b, std::mt19937_64& rng) {  // a count, size or type field to an extreme
+        if (b.size() > 24) {
+          const size_t at = rng() % (b.size() - 8);
+          const uint64_t v = rng() % 2 ? ~uint64_t{0} : rng() % 64;
+          for (int i = 0; i < 8; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+        }
+      });
+}
+#endif

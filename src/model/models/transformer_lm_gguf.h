@@ -1,0 +1,36 @@
+// A transformer language model as a GGUF file for llama.cpp's `llama` architecture.
+//
+// Tensors under llama.cpp's names: token_embd, blk.N.{attn_norm, attn_q, attn_k, attn_v,
+// attn_output, ffn_norm, ffn_gate (our w1), ffn_up (w3), ffn_down (w2)}, output_norm, output;
+// dims innermost first ([out, in] weights are {in, out}). Rotary positions need no permutation:
+// ours turn adjacent pairs, as llama.cpp's LLaMA rope does. The projections are TQ2_0 (ternary
+// models: the eval-mode codes with gamma as every block's scale) or F32 (the float weights, or
+// gamma * codes); embeddings and norms F32.
+//
+// What llama.cpp computes differently, so its logits are close to ours but not the same: its
+// TQ2_0 product quantizes activations to 8 bits per block of 256 (q8_K) where ours takes one
+// absmax per token (or per tensor), and it multiplies by the block scale where ours scales the
+// int32 sum by beta * gamma.
+//
+// Tokenizer: our byte tokens as a GPT-2-style byte-level vocabulary of 256 entries (token b is
+// byte b in GPT-2's byte-to-unicode alphabet), no merges, no BOS added; EOS is byte 0, which the
+// text never holds.
+#pragma once
+
+#include <string>
+
+#include "engine/io/gguf.h"
+#include "model/models/transformer_lm.h"
+
+namespace chimera {
+
+// projections: GgmlType::tq2_0 (a ternary model) or GgmlType::f32. Refused, naming the reason,
+// before anything is built: a ReLU^2 feed-forward (llama's is SwiGLU), a vocabulary other than
+// the 256 bytes, TQ2_0 for a float model or for a width not a multiple of 256.
+GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType projections,
+                                const std::string& name);
+
+// GPT-2's byte-to-unicode map: the UTF-8 text of byte b's token.
+std::string gpt2_byte_token(uint8_t b);
+
+}  // namespace chimera

@@ -1,0 +1,202 @@
+// GGUF v3: the container round trip with every value type, each way a file can be malformed
+// (an error naming the file, never a crash), IEEE half conversion, the TQ2_0 layout (our i2
+// bytes with a half scale after every 64), and a language model written for llama.cpp's llama
+// architecture: names, shapes, metadata, tokens, weights that decode to the model's own.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/half.h"
+#include "engine/io/gguf.h"
+#include "model/models/transformer_lm_gguf.h"
+#include "model/quant/pack_i2.h"
+#include "model/quant/pack_tq2_0.h"
+#include "golden.h"
+#include "test_util.h"
+
+namespace chimera {
+namespace {
+
+GgufFile sample() {
+  GgufFile f;
+  f.metadata = {{"general.architecture", GgufValue::string("llama")},
+                {"n", GgufValue::u32(7)},
+                {"neg", GgufValue::i32(-3)},
+                {"eps", GgufValue::f32(1e-5f)},
+                {"flag", GgufValue::boolean(true)},
+                {"list", GgufValue::array(GgufValueType::string,
+                                          {GgufValue::string("a"), GgufValue::string("bc")})}};
+  GgufTensor a{"a", {3, 2}, GgmlType::f32, std::string(24, '\x01')};
+  GgufTensor b{"b", {5}, GgmlType::f16, std::string(10, '\x02')};
+  f.tensors = {a, b};
+  return f;
+}
+
+TEST(Gguf, RoundTripsMetadataAndAlignedTensors) {
+  const std::string bytes = serialize_gguf(sample());
+  EXPECT_EQ(bytes.substr(0, 4), "GGUF");
+  const GgufFile g = parse_gguf(bytes, "mem");
+  ASSERT_EQ(g.metadata.size(), 6u);
+  EXPECT_EQ(std::get<std::string>(g.find("general.architecture")->scalar), "llama");
+  EXPECT_EQ(std::get<uint64_t>(g.find("n")->scalar), 7u);
+  EXPECT_EQ(std::get<int64_t>(g.find("neg")->scalar), -3);
+  EXPECT_EQ(std::get<double>(g.find("eps")->scalar), double{1e-5f});
+  EXPECT_TRUE(std::get<bool>(g.find("flag")->scalar));
+  ASSERT_EQ(g.find("list")->elements.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(g.find("list")->elements[1].scalar), "bc");
+  ASSERT_EQ(g.tensors.size(), 2u);
+  EXPECT_EQ(g.tensor("a")->dims, (std::vector<uint64_t>{3, 2}));
+  EXPECT_EQ(g.tensor("b")->data, std::string(10, '\x02'));
+  EXPECT_EQ(bytes.size() % 32, 10u);  // the second tensor starts at data offset 32
+  EXPECT_EQ(serialize_gguf(g), bytes);
+}
+
+// Offsets into a serialised sample() for the damage below.
+struct Damage {
+  const char* what;
+  std::function<void(std::string&)> apply;
+  const char* expect;
+};
+
+TEST(Gguf, MalformedFilesAreErrorsNamingTheFile) {
+  const std::string good = serialize_gguf(sample());
+  // Tensor "a": its name (length 1), then n_dims 2.
+  const size_t tensors_at =
+      good.rfind(std::string("\x01\x00\x00\x00\x00\x00\x00\x00" "a\x02\x00\x00\x00", 13));
+  ASSERT_NE(tensors_at, std::string::npos);
+  const size_t a_type = tensors_at + 9 + 4 + 16;  // name, n_dims, two dims
+  auto put32 = [](std::string& b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); };
+  auto put64 = [](std::string& b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); };
+  const std::vector<Damage> cases{
+      {"bad magic", [](std::string& b) { b[0] = 'X'; }, "not a GGUF file"},
+      {"version 2", [&](std::string& b) { put32(b, 4, 2); }, "version 2"},
+      {"truncated header", [](std::string& b) { b.resize(20); }, "truncated"},
+      {"truncated data", [](std::string& b) { b.resize(b.size() - 3); }, "past the end"},
+      {"absurd tensor count", [&](std::string& b) { put64(b, 8, uint64_t{1} << 40); },
+       "beyond any model"},
+      {"unknown tensor type", [&](std::string& b) { put32(b, a_type, 9); }, "ggml type 9"},
+      {"offset out of range", [&](std::string& b) { put64(b, a_type + 4, 1 << 20); },
+       "past the end"},
+      {"unaligned offset", [&](std::string& b) { put64(b, a_type + 4, 4); },
+       "not a multiple of the alignment"},
+      {"absurd dimension", [&](std::string& b) { put64(b, tensors_at + 13, uint64_t{1} << 60); },
+       "absurd dimension"},
+      {"bad bool", [&](std::string& b) { b[b.find("flag") + 4 + 4] = 7; }, "bool holds 7"},
+      {"unknown value type", [&](std::string& b) { put32(b, b.find("flag") + 4, 99); },
+       "unknown value type 99"},
+  };
+  // Duplicates, written directly (the writer does not check them; the reader must).
+  GgufFile twice = sample();
+  twice.tensors[1].name = "a";
+  const std::string e1 = test::error_of([&] { parse_gguf(serialize_gguf(twice), "damaged.gguf"); });
+  EXPECT_NE(e1.find("tensor 'a' appears twice"), std::string::npos) << e1;
+  twice = sample();
+  twice.metadata.emplace_back("n", GgufValue::u32(8));
+  const std::string e2 = test::error_of([&] { parse_gguf(serialize_gguf(twice), "damaged.gguf"); });
+  EXPECT_NE(e2.find("key 'n' appears twice"), std::string::npos) << e2;
+  for (const Damage& d : cases) {
+    std::string b = good;
+    d.apply(b);
+    const std::string e = test::error_of([&] { parse_gguf(b, "damaged.gguf"); });
+    EXPECT_NE(e.find("damaged.gguf"), std::string::npos) << d.what << ": " << e;
+    EXPECT_NE(e.find(d.expect), std::string::npos) << d.what << ": " << e;
+  }
+}
+
+TEST(Half, EveryHalfRoundTripsAndFloatsRoundToNearestEven) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = half_to_float(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    EXPECT_EQ(float_to_half(f), h) << h;
+  }
+  EXPECT_EQ(half_to_float(float_to_half(1.0f)), 1.0f);
+  EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);          // a tie: to even (1.0)
+  EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), 0x3c02);          // a tie: to even (up)
+  EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048 + 1e-7f), 0x3c01);  // above the tie
+  EXPECT_EQ(float_to_half(70000.0f), 0x7c00);                    // overflow
+  EXPECT_EQ(float_to_half(-1e-9f), 0x8000);                      // underflow keeps the sign
+  EXPECT_EQ(half_to_float(0x0001), std::ldexp(1.0f, -24));       // smallest subnormal
+}
+
+TEST(Tq2_0, IsTheI2LayoutWithAHalfScaleEvery64Bytes) {
+  Rng rng(3);
+  const int64_t rows = 3, cols = 512;
+  std::vector<int8_t> codes(rows * cols);
+  for (auto& c : codes) c = static_cast<int8_t>(rng.below(3)) - 1;
+  const std::string packed = pack_tq2_0(codes.data(), rows, cols, 0.0371f);
+  ASSERT_EQ(packed.size(), static_cast<size_t>(rows * 2 * 66));
+  std::vector<uint8_t> i2(static_cast<size_t>(rows * i2_row_bytes(cols)));
+  pack_i2(codes.data(), rows, cols, i2.data());
+  const uint16_t h = float_to_half(0.0371f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < 2; ++b) {
+      const char* blk = packed.data() + (r * 2 + b) * 66;
+      EXPECT_EQ(std::memcmp(blk, i2.data() + r * 128 + b * 64, 64), 0) << r << " " << b;
+      uint16_t got;
+      std::memcpy(&got, blk + 64, 2);
+      EXPECT_EQ(got, h);
+    }
+  std::vector<int8_t> back(codes.size());
+  std::vector<float> scales;
+  unpack_tq2_0(packed, rows, cols, back.data(), scales);
+  EXPECT_EQ(back, codes);
+  EXPECT_EQ(scales, std::vector<float>(6, half_to_float(h)));
+  EXPECT_NE(test::error_of([&] { pack_tq2_0(codes.data(), 1, 300, 1.0f); }).find("multiple of 256"),
+            std::string::npos);
+}
+
+TEST(GgufExport, LanguageModelForLlamaCpp) {
+  TransformerOptions o;
+  o.mode = ModelMode::chimera;
+  o.dim = 256, o.layers = 2, o.heads = 4, o.kv_heads = 2, o.ffn_dim = 512, o.context = 64;
+  o.layer.warmup_steps = 0;
+  Rng rng(5);
+  TransformerLM model(o, rng);
+  model.eval();
+  const GgufFile f = parse_gguf(serialize_gguf(transformer_lm_to_gguf(model, GgmlType::tq2_0, "t")),
+                                "lm.gguf");
+  EXPECT_EQ(std::get<std::string>(f.find("general.architecture")->scalar), "llama");
+  EXPECT_EQ(std::get<uint64_t>(f.find("llama.block_count")->scalar), 2u);
+  EXPECT_EQ(std::get<uint64_t>(f.find("llama.attention.head_count_kv")->scalar), 2u);
+  EXPECT_EQ(std::get<uint64_t>(f.find("llama.rope.dimension_count")->scalar), 64u);
+  EXPECT_EQ(std::get<uint64_t>(f.find("llama.context_length")->scalar), 64u);
+  const auto& tokens = f.find("tokenizer.ggml.tokens")->elements;
+  ASSERT_EQ(tokens.size(), 256u);
+  EXPECT_EQ(std::get<std::string>(tokens['A'].scalar), "A");
+  EXPECT_EQ(std::get<std::string>(tokens[' '].scalar), "\xc4\xa0");  // GPT-2's space, U+0120
+  EXPECT_EQ(f.tensors.size(), 2u + 2u * 9u + 1u);
+  EXPECT_EQ(f.tensor("token_embd.weight")->dims, (std::vector<uint64_t>{256, 256}));
+  const GgufTensor* q = f.tensor("blk.1.attn_k.weight");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->type, GgmlType::tq2_0);
+  EXPECT_EQ(q->dims, (std::vector<uint64_t>{256, 128}));
+  const QuantizedWeight want = model.layers[1]->attention.wk.ternary->eval_weight();
+  std::vector<int8_t> codes(128 * 256);
+  std::vector<float> scales;
+  unpack_tq2_0(q->data, 128, 256, codes.data(), scales);
+  EXPECT_EQ(std::memcmp(codes.data(), want.codes.data<int8_t>(), codes.size()), 0);
+  EXPECT_EQ(scales.front(), half_to_float(float_to_half(want.gamma)));
+  EXPECT_EQ(f.tensor("blk.0.ffn_gate.weight")->dims, (std::vector<uint64_t>{256, 512}));
+  EXPECT_EQ(f.tensor("blk.0.ffn_down.weight")->dims, (std::vector<uint64_t>{512, 256}));
+  // What llama.cpp cannot hold is refused.
+  o.dim = 192, o.heads = 3, o.kv_heads = 1;
+  TransformerLM narrow(o, rng);
+  EXPECT_NE(test::error_of([&] { transformer_lm_to_gguf(narrow, GgmlType::tq2_0, "n"); })
+                .find("multiple of 256"),
+            std::string::npos);
+  o.mode = ModelMode::fp32_baseline;
+  TransformerLM plain(o, rng);
+  EXPECT_NE(test::error_of([&] { transformer_lm_to_gguf(plain, GgmlType::tq2_0, "p"); })
+                .find("gguf-f32"),
+            std::string::npos);
+  EXPECT_EQ(transformer_lm_to_gguf(plain, GgmlType::f32, "p").tensors.size(), 21u);
+  o.feed_forward = FeedForwardKind::relu2;
+  TransformerLM relu(o, rng);
+  EXPECT_NE(test::error_of([&] { transformer_lm_to_gguf(relu, GgmlType::f32, "r"); })
+                .find("SwiGLU"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace chimera

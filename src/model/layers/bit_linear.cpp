@@ -1,8 +1,10 @@
 #include "model/layers/bit_linear.h"
 
+#include "engine/kernels/elementwise_f32.h"
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/i8t_gemm.h"
+#include "engine/threads.h"
 #include "model/layers/init.h"
 
 namespace chimera {
@@ -41,7 +43,8 @@ Var BitLinear::forward(const Var& x) {
   p.gradients = [=](const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw) {
     if (dw) {
       Tensor xf = Tensor::empty({B, in});
-      for (int64_t i = 0; i < B * in; ++i) xf.f32()[i] = static_cast<float>(xq[i]);
+      float* pf = xf.f32();
+      for_blocks(B * in, [&](int64_t b, int64_t e) { i8_to_f32(e - b, xq + b, pf + b); });
       gemm_f32(true, false, out, in, B, 1.0f, dz, out, xf.f32(), in, 0.0f, dw, in);
     }
     if (dx) gemm_f32(false, false, B, in, out, 1.0f, dz, out, wq, in, 0.0f, dx, in);

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "engine/half.h"
 #include "engine/io/gguf.h"
+#include "engine/ops/ops.h"
 #include "model/models/transformer_lm_gguf.h"
 #include "model/quant/pack_i2.h"
 #include "model/quant/pack_tq2_0.h"
@@ -195,6 +198,81 @@ TEST(GgufExport, LanguageModelForLlamaCpp) {
   TransformerLM relu(o, rng);
   EXPECT_NE(test::error_of([&] { transformer_lm_to_gguf(relu, GgmlType::f32, "r"); })
                 .find("SwiGLU"),
+            std::string::npos);
+}
+
+// Reading back what we write: a float model's F32 file gives its logits bit for bit; a ternary
+// model's TQ2_0 file runs on the integer path with gamma rounded to a half, so its logits are
+// those of the model with that gamma (close, same argmax).
+TEST(GgufImport, OurFilesRunHere) {
+  TransformerOptions o;
+  o.dim = 256, o.layers = 2, o.heads = 4, o.kv_heads = 2, o.ffn_dim = 256, o.context = 32;
+  o.layer.warmup_steps = 0;
+  o.layer.activation_scale = ActivationScale::token;
+  Tensor ids({2, 16}, DType::i64);
+  for (int64_t i = 0; i < 32; ++i) ids.data<int64_t>()[i] = (i * 53 + 7) % 256;
+  NoGradGuard no_grad;
+  for (const ModelMode mode : {ModelMode::fp32_baseline, ModelMode::chimera}) {
+    o.mode = mode;
+    Rng rng(9);
+    TransformerLM model(o, rng);
+    model.eval();
+    const Tensor want = model.forward(ids).value();
+    const GgmlType type = mode == ModelMode::chimera ? GgmlType::tq2_0 : GgmlType::f32;
+    auto back = transformer_lm_from_gguf(
+        parse_gguf(serialize_gguf(transformer_lm_to_gguf(model, type, "m")), "m.gguf"), "m.gguf");
+    const Tensor got = back->forward(ids).value();
+    if (mode == ModelMode::fp32_baseline) {
+      EXPECT_TRUE(test::all_equal(got, want));
+      continue;
+    }
+    EXPECT_EQ(back->quantized_layers().size(), 14u);
+    int64_t same_top = 0;
+    double worst = 0, scale = 0;
+    for (int64_t r = 0; r < 32; ++r) {
+      const float* a = got.f32() + r * 256;
+      const float* b = want.f32() + r * 256;
+      same_top += std::max_element(a, a + 256) - a == std::max_element(b, b + 256) - b;
+      for (int64_t v = 0; v < 256; ++v) {
+        worst = std::max(worst, std::fabs(double{a[v]} - b[v]));
+        scale = std::max(scale, std::fabs(double{b[v]}));
+      }
+    }
+    EXPECT_EQ(same_top, 32);
+    EXPECT_LT(worst, 2e-3 * scale) << "worst " << worst << " at scale " << scale;
+    EXPECT_GT(worst, 0.0);  // gamma went through a half
+  }
+}
+
+TEST(GgufImport, FilesThisBuildCannotRunAreClearErrors) {
+  TransformerOptions o;
+  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 4, o.ffn_dim = 256, o.context = 16;
+  o.mode = ModelMode::chimera;
+  Rng rng(2);
+  TransformerLM model(o, rng);
+  const GgufFile good = transformer_lm_to_gguf(model, GgmlType::tq2_0, "m");
+  auto error_for = [&](const std::function<void(GgufFile&)>& change) {
+    GgufFile f = good;
+    change(f);
+    return test::error_of([&] { transformer_lm_from_gguf(f, "bad.gguf"); });
+  };
+  EXPECT_NE(error_for([](GgufFile& f) { f.metadata[0].second = GgufValue::string("gpt2"); })
+                .find("not 'llama'"),
+            std::string::npos);
+  EXPECT_NE(error_for([](GgufFile& f) {
+              for (auto& [k, v] : f.metadata)
+                if (k == "tokenizer.ggml.tokens") v.elements.resize(100);
+            }).find("has 100 tokens"),
+            std::string::npos);
+  EXPECT_NE(error_for([](GgufFile& f) {
+              GgufTensor& t = *const_cast<GgufTensor*>(f.tensor("blk.0.attn_q.weight"));
+              const uint16_t h = float_to_half(0.5f);
+              std::memcpy(t.data.data() + 64, &h, 2);  // the first block's scale only
+            }).find("different scales"),
+            std::string::npos);
+  EXPECT_NE(error_for([](GgufFile& f) {
+              f.tensors.erase(f.tensors.begin() + 3);
+            }).find("no tensor"),
             std::string::npos);
 }
 

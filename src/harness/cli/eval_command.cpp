@@ -49,8 +49,9 @@ static void register_eval(CLI::App& app) {
     const bool one = a.eval.checkpoint.empty() != a.eval.model.empty();
     const bool lm = one && (!a.eval.checkpoint.empty()
                                 ? is_lm_checkpoint(load_checkpoint(a.eval.checkpoint))
-                                : model_file_architecture(read_model_file(a.eval.model)) ==
-                                      kTransformerArchitecture);
+                                : is_gguf_file(a.eval.model) ||
+                                      model_file_architecture(read_model_file(a.eval.model)) ==
+                                          kTransformerArchitecture);
     if (lm) {
       auto model = load_lm(a.eval.checkpoint, a.eval.model);
       const Json r = eval_lm(*model, a.corpus, a.max_windows);

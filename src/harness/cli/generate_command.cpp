@@ -12,7 +12,8 @@ static void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "generate", "continue a prompt with a trained language model (train-lm checkpoint or model file)");
   cmd->add_option("--checkpoint", a.checkpoint, "a checkpoint written by chimera train-lm");
-  cmd->add_option("--model", a.model, "a model file from chimera export (packed ternary weights)");
+  cmd->add_option("--model", a.model,
+                  "a model file from chimera export (packed ternary weights), or a GGUF file");
   cmd->add_option("--prompt", a.prompt, "the text to continue")->required();
   cmd->add_option("--max-tokens", a.max_tokens, "bytes to generate")->capture_default_str();
   cmd->add_option("--temperature", a.temperature, "0: always the most likely byte")

@@ -3,15 +3,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 
 #include "engine/ops/ops.h"
 #include "harness/experiments/config.h"
 #include "harness/experiments/train_lm.h"
 #include "model/models/transformer_lm_file.h"
+#include "model/models/transformer_lm_gguf.h"
 #include "train/trainer/lm_trainer.h"
 
 namespace chimera {
+
+bool is_gguf_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::string(magic, 4) == "GGUF";
+}
 
 bool is_lm_checkpoint(const Checkpoint& c) {
   return c.metadata.value("model_type", "") == kLmModelType;
@@ -45,6 +54,7 @@ std::unique_ptr<TransformerLM> load_lm(const std::string& checkpoint, const std:
                 "pass exactly one of --checkpoint (a train-lm checkpoint) and --model (a model "
                 "file from chimera export)");
   if (!checkpoint.empty()) return lm_from_checkpoint(load_checkpoint(checkpoint), checkpoint);
+  if (is_gguf_file(model)) return transformer_lm_from_gguf(read_gguf(model), model);
   const ModelFile file = read_model_file(model);
   try {
     return transformer_lm_from_file(file);

@@ -16,12 +16,14 @@
 namespace chimera {
 
 bool is_lm_checkpoint(const Checkpoint& c);  // metadata model_type "transformer_lm"
+bool is_gguf_file(const std::string& path);   // starts with the GGUF magic
 
 // The model a train-lm checkpoint describes, in eval mode, with the run's quantizer settings and
 // controlled alphas. Another model's checkpoint is an error naming `source`.
 std::unique_ptr<TransformerLM> lm_from_checkpoint(const Checkpoint& c, const std::string& source);
 
-// Exactly one of checkpoint and model (a file from `chimera export`); errors name the flag.
+// Exactly one of checkpoint and model (a file from `chimera export`: our model file, or GGUF);
+// errors name the flag.
 std::unique_ptr<TransformerLM> load_lm(const std::string& checkpoint, const std::string& model);
 
 // A model file of the transformer, with the checkpoint's provenance in its description.

@@ -1,6 +1,9 @@
 #include "model/models/transformer_lm_gguf.h"
 
 #include <cstring>
+#include <optional>
+
+#include "engine/half.h"
 
 #include "model/quant/pack_tq2_0.h"
 
@@ -130,6 +133,158 @@ GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::
   f.tensors.push_back(f32_tensor("output_norm.weight", model.norm.weight.value()));
   f.tensors.push_back(f32_tensor("output.weight", model.output.weight.value()));
   return f;
+}
+
+}  // namespace chimera
+
+namespace chimera {
+
+namespace {
+
+uint64_t meta_uint(const GgufFile& f, const std::string& key, const std::string& source) {
+  const GgufValue* v = f.find(key);
+  CHIMERA_CHECK(v && (v->type == GgufValueType::u32 || v->type == GgufValueType::u64 ||
+                      v->type == GgufValueType::i32),
+                "GGUF '", source, "': metadata '", key, "' is missing or not an integer");
+  if (v->type == GgufValueType::i32) {
+    const int64_t x = std::get<int64_t>(v->scalar);
+    CHIMERA_CHECK(x >= 0, "GGUF '", source, "': metadata '", key, "' is negative");
+    return static_cast<uint64_t>(x);
+  }
+  return std::get<uint64_t>(v->scalar);
+}
+
+double meta_float(const GgufFile& f, const std::string& key, double fallback) {
+  const GgufValue* v = f.find(key);
+  if (!v || (v->type != GgufValueType::f32 && v->type != GgufValueType::f64)) return fallback;
+  return std::get<double>(v->scalar);
+}
+
+const GgufTensor& need_tensor(const GgufFile& f, const std::string& name,
+                              std::vector<uint64_t> dims, const std::string& source) {
+  const GgufTensor* t = f.tensor(name);
+  CHIMERA_CHECK(t != nullptr, "GGUF '", source, "': no tensor '", name, "'");
+  CHIMERA_CHECK(t->dims == dims, "GGUF '", source, "': tensor '", name,
+                "' has other dimensions than the metadata says");
+  return *t;
+}
+
+// Float values of an F32 or F16 tensor.
+void read_floats(const GgufTensor& t, Tensor& dst, const std::string& source) {
+  CHIMERA_CHECK(t.type == GgmlType::f32 || t.type == GgmlType::f16, "GGUF '", source,
+                "': tensor '", t.name, "' is ", ggml_type_name(t.type), ", expected F32 or F16");
+  float* out = dst.f32();
+  if (t.type == GgmlType::f32) {
+    std::memcpy(out, t.data.data(), t.data.size());
+    return;
+  }
+  for (int64_t i = 0; i < dst.numel(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, t.data.data() + 2 * i, 2);
+    out[i] = half_to_float(h);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
+                                                        const std::string& source) {
+  const GgufValue* arch = f.find("general.architecture");
+  CHIMERA_CHECK(arch && arch->type == GgufValueType::string &&
+                    std::get<std::string>(arch->scalar) == "llama",
+                "GGUF '", source, "': the architecture is not 'llama'");
+  const GgufValue* tokens = f.find("tokenizer.ggml.tokens");
+  CHIMERA_CHECK(tokens && tokens->type == GgufValueType::array && tokens->elements.size() == 256,
+                "GGUF '", source, "': this build reads the 256-token byte vocabulary it writes; ",
+                "the file's tokenizer has ",
+                tokens ? std::to_string(tokens->elements.size()) : std::string("no"), " tokens");
+  for (int b = 0; b < 256; ++b)
+    CHIMERA_CHECK(tokens->elements[b].type == GgufValueType::string &&
+                      std::get<std::string>(tokens->elements[b].scalar) ==
+                          gpt2_byte_token(static_cast<uint8_t>(b)),
+                  "GGUF '", source, "': token ", b, " is not byte ", b);
+  TransformerOptions o;
+  o.vocab_size = 256;
+  o.dim = static_cast<int64_t>(meta_uint(f, "llama.embedding_length", source));
+  o.layers = static_cast<int64_t>(meta_uint(f, "llama.block_count", source));
+  o.heads = static_cast<int64_t>(meta_uint(f, "llama.attention.head_count", source));
+  o.kv_heads = f.find("llama.attention.head_count_kv")
+                   ? static_cast<int64_t>(meta_uint(f, "llama.attention.head_count_kv", source))
+                   : o.heads;
+  o.ffn_dim = static_cast<int64_t>(meta_uint(f, "llama.feed_forward_length", source));
+  o.context = static_cast<int64_t>(meta_uint(f, "llama.context_length", source));
+  o.rope_theta = meta_float(f, "llama.rope.freq_base", 10000.0);
+  o.norm_eps = meta_float(f, "llama.attention.layer_norm_rms_epsilon", 1e-5);
+  o.feed_forward = FeedForwardKind::swiglu;
+  o.layer.activation_scale = ActivationScale::token;
+  CHIMERA_CHECK(o.dim > 0 && o.layers > 0 && o.layers <= 4096 && o.heads > 0 && o.dim <= 65536 &&
+                    o.ffn_dim <= 262144 && o.context <= (int64_t{1} << 20),
+                "GGUF '", source, "': implausible sizes in the metadata");
+  const GgufTensor* q0 = f.tensor("blk.0.attn_q.weight");
+  CHIMERA_CHECK(q0 != nullptr, "GGUF '", source, "': no tensor 'blk.0.attn_q.weight'");
+  o.mode = q0->type == GgmlType::tq2_0 ? ModelMode::chimera : ModelMode::fp32_baseline;
+  try {
+    o.validate();
+  } catch (const Error& e) {
+    CHIMERA_FAIL("GGUF '", source, "': ", e.what());
+  }
+  Rng rng(0);  // every value the forward reads is replaced below
+  auto model = std::make_unique<TransformerLM>(o, rng);
+  const auto D = static_cast<uint64_t>(o.dim), V = uint64_t{256};
+  read_floats(need_tensor(f, "token_embd.weight", {D, V}, source),
+              model->tok_embeddings.weight.value(), source);
+  read_floats(need_tensor(f, "output_norm.weight", {D}, source), model->norm.weight.value(), source);
+  read_floats(need_tensor(f, "output.weight", {D, V}, source), model->output.weight.value(), source);
+  auto projection = [&](const std::string& name, LinearLayer& layer) {
+    const Shape shape = layer.plain ? layer.plain->weight.shape() : layer.ternary->weight_master.shape();
+    const GgufTensor& t = need_tensor(
+        f, name, {static_cast<uint64_t>(shape[1]), static_cast<uint64_t>(shape[0])}, source);
+    if (layer.plain) return read_floats(t, layer.plain->weight.value(), source);
+    CHIMERA_CHECK(t.type == GgmlType::tq2_0, "GGUF '", source, "': tensor '", name, "' is ",
+                  ggml_type_name(t.type), "; a ternary model needs every projection in TQ2_0");
+    QuantizedWeight q;
+    q.codes = Tensor(shape, DType::i8);
+    std::vector<float> scales;
+    try {
+      unpack_tq2_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
+    } catch (const Error& e) {
+      CHIMERA_FAIL("GGUF '", source, "': tensor '", name, "': ", e.what());
+    }
+    // One scale per tensor: blocks whose codes are all zero may carry any.
+    const int8_t* c = q.codes.data<int8_t>();
+    std::optional<float> scale;
+    for (size_t b = 0; b < scales.size(); ++b) {
+      bool zero = true;
+      for (int64_t i = 0; i < kTq2Block && zero; ++i) zero = c[b * kTq2Block + i] == 0;
+      if (zero) continue;
+      CHIMERA_CHECK(!scale || *scale == scales[b], "GGUF '", source, "': tensor '", name,
+                    "' has blocks with different scales (", *scale, " and ", scales[b],
+                    "); this build runs one ternary scale per tensor");
+      scale = scales[b];
+    }
+    q.gamma = scale.value_or(1.0f);
+    q.alpha = 0;
+    layer.ternary->set_fixed_weight(q);
+    for (int64_t i = 0; i < q.codes.numel(); ++i)
+      layer.ternary->weight_master.value().f32()[i] = q.gamma * static_cast<float>(c[i]);
+  };
+  for (int64_t i = 0; i < o.layers; ++i) {
+    TransformerBlock& b = *model->layers[i];
+    const std::string p = "blk." + std::to_string(i) + ".";
+    read_floats(need_tensor(f, p + "attn_norm.weight", {D}, source),
+                b.attention_norm.weight.value(), source);
+    read_floats(need_tensor(f, p + "ffn_norm.weight", {D}, source), b.ffn_norm.weight.value(),
+                source);
+    projection(p + "attn_q.weight", b.attention.wq);
+    projection(p + "attn_k.weight", b.attention.wk);
+    projection(p + "attn_v.weight", b.attention.wv);
+    projection(p + "attn_output.weight", b.attention.wo);
+    projection(p + "ffn_gate.weight", b.feed_forward.w1);
+    projection(p + "ffn_up.weight", *b.feed_forward.w3);
+    projection(p + "ffn_down.weight", b.feed_forward.w2);
+  }
+  model->eval();
+  return model;
 }
 
 }  // namespace chimera

@@ -17,6 +17,7 @@
 // text never holds.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "engine/io/gguf.h"
@@ -32,5 +33,17 @@ GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType projections,
 
 // GPT-2's byte-to-unicode map: the UTF-8 text of byte b's token.
 std::string gpt2_byte_token(uint8_t b);
+
+}  // namespace chimera
+
+namespace chimera {
+
+// The model a llama-architecture GGUF file describes, in eval mode: F32/F16 projections make a
+// float model, TQ2_0 projections a ternary one (fixed weights, per-token activation scales)
+// whose scale is the blocks' scale (one per tensor: blocks of all-zero codes aside, every block
+// must carry the same). The tokenizer must be the 256-token byte vocabulary this project writes.
+// Anything else is an error naming the file's entry.
+std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& file,
+                                                        const std::string& source);
 
 }  // namespace chimera

@@ -28,3 +28,19 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$BUILD_DIR.con
   { cat "$BUILD_DIR.configure.log"; exit 1; }
 rm -f "$BUILD_DIR.configure.log"
 ninja -C "$BUILD_DIR"
+
+# llama.cpp's prebuilt CPU library, through the npm package node-llama-cpp (pinned; it loads
+# offline), for the test that runs our GGUF export in llama.cpp (tests/llama_cpp/). Outside the
+# source tree, in the build folder; never committed.
+NODE_DIR="$BUILD_DIR/node-llama-cpp"
+if [ ! -d "$NODE_DIR/node_modules/node-llama-cpp" ]; then
+  if ! command -v npm > /dev/null; then
+    echo "[setup] installing: nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  echo "[setup] installing node-llama-cpp@3.21.1 into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  (cd "$NODE_DIR" && npm init -y > /dev/null &&
+     npm install -E --no-audit --no-fund node-llama-cpp@3.21.1 > npm-install.log 2>&1) ||
+    { cat "$NODE_DIR/npm-install.log"; exit 1; }
+fi

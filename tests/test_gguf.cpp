@@ -14,6 +14,7 @@
 #include "engine/ops/ops.h"
 #include "model/models/transformer_lm_gguf.h"
 #include "model/quant/pack_i2.h"
+#include "model/quant/pack_tq1_0.h"
 #include "model/quant/pack_tq2_0.h"
 #include "golden.h"
 #include "test_util.h"
@@ -149,6 +150,33 @@ TEST(Tq2_0, IsTheI2LayoutWithAHalfScaleEvery64Bytes) {
             std::string::npos);
 }
 
+// TQ1_0: every value's trit comes back from its byte by the multiply-and-shift decode, for
+// random tensors and for the extremes (all -1, all +1), and each block carries the half scale.
+TEST(Tq1_0, RoundTripsEveryLayoutPosition) {
+  Rng rng(4);
+  const int64_t rows = 2, cols = 512;
+  std::vector<int8_t> codes(rows * cols);
+  for (auto& c : codes) c = static_cast<int8_t>(rng.below(3)) - 1;
+  for (const int fill : {2, -1, 1}) {
+    if (fill != 2) std::fill(codes.begin(), codes.end(), static_cast<int8_t>(fill));
+    const std::string packed = pack_tq1_0(codes.data(), rows, cols, 0.25f);
+    ASSERT_EQ(packed.size(), static_cast<size_t>(rows * 2 * 54));
+    std::vector<int8_t> back(codes.size());
+    std::vector<float> scales;
+    unpack_tq1_0(packed, rows, cols, back.data(), scales);
+    EXPECT_EQ(back, codes) << "fill " << fill;
+    EXPECT_EQ(scales, std::vector<float>(4, 0.25f));
+  }
+  // Position 0 is the most significant trit of byte 0; position 240 of qh[0] (byte 48).
+  std::vector<int8_t> one(256, -1);
+  one[0] = 1;
+  EXPECT_EQ(static_cast<uint8_t>(pack_tq1_0(one.data(), 1, 256, 1.0f)[0]), (162 * 256 + 242) / 243);
+  one[0] = -1, one[240] = 1;
+  EXPECT_EQ(static_cast<uint8_t>(pack_tq1_0(one.data(), 1, 256, 1.0f)[48]), (162 * 256 + 242) / 243);
+  EXPECT_NE(test::error_of([&] { pack_tq1_0(codes.data(), 1, 100, 1.0f); }).find("multiple of 256"),
+            std::string::npos);
+}
+
 TEST(GgufExport, LanguageModelForLlamaCpp) {
   TransformerOptions o;
   o.mode = ModelMode::chimera;
@@ -226,6 +254,11 @@ TEST(GgufImport, OurFilesRunHere) {
       EXPECT_TRUE(test::all_equal(got, want));
       continue;
     }
+    // TQ1_0 holds the same codes and half scale: the same logits as TQ2_0, bit for bit.
+    auto tq1 = transformer_lm_from_gguf(
+        parse_gguf(serialize_gguf(transformer_lm_to_gguf(model, GgmlType::tq1_0, "m")), "m1"),
+        "m1");
+    EXPECT_TRUE(test::all_equal(tq1->forward(ids).value(), got));
     EXPECT_EQ(back->quantized_layers().size(), 14u);
     int64_t same_top = 0;
     double worst = 0, scale = 0;

@@ -18,7 +18,7 @@ static void register_export(CLI::App& app) {
   cmd->add_option("--format", a.exp.format,
                   "packing of the ternary layers: i2 (2 bits, what the kernels read), tq1 "
                   "(1.6 bits) or entropy (rANS, close to the effective bits); for a language "
-                  "model also gguf-tq2_0 or gguf-f32 (a GGUF file for llama.cpp)")
+                  "model also gguf-tq2_0, gguf-tq1_0 or gguf-f32 (a GGUF file for llama.cpp)")
       ->capture_default_str();
   cmd->add_option("--out", a.exp.out, "the model file to write")->required();
   cmd->add_option("--mode", a.exp.mode, "model mode when the checkpoint does not record it");

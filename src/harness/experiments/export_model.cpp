@@ -18,10 +18,12 @@ Json export_gguf(const ExportArgs& a) {
   GgmlType type;
   if (a.format == "gguf-tq2_0")
     type = GgmlType::tq2_0;
+  else if (a.format == "gguf-tq1_0")
+    type = GgmlType::tq1_0;
   else if (a.format == "gguf-f32")
     type = GgmlType::f32;
   else
-    CHIMERA_FAIL("--format ", a.format, ": the GGUF formats are gguf-tq2_0 and gguf-f32");
+    CHIMERA_FAIL("--format ", a.format, ": the GGUF formats are gguf-tq2_0, gguf-tq1_0 and gguf-f32");
   const Checkpoint c = load_checkpoint(a.checkpoint);
   CHIMERA_CHECK(is_lm_checkpoint(c), "--format ", a.format, ": '", a.checkpoint,
                 "' is not a language model; GGUF export is for train-lm checkpoints");

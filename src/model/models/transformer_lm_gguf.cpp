@@ -5,6 +5,7 @@
 
 #include "engine/half.h"
 
+#include "model/quant/pack_tq1_0.h"
 #include "model/quant/pack_tq2_0.h"
 
 namespace chimera {
@@ -56,10 +57,11 @@ GgufTensor projection(const std::string& name, LinearLayer& layer, GgmlType type
   GgufTensor g;
   g.name = name;
   g.dims = {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)};
-  g.type = GgmlType::tq2_0;
-  CHIMERA_CHECK(q.clip == 1.0f, "GGUF: '", name, "' uses ste_clip ", q.clip,
-                " < 1; TQ2_0 holds weights of +-scale only");
-  g.data = pack_tq2_0(q.codes.data<int8_t>(), rows, cols, q.gamma);
+  g.type = type;
+  CHIMERA_CHECK(q.clip == 1.0f, "GGUF: '", name, "' uses ste_clip ", q.clip, " < 1; ",
+                ggml_type_name(type), " holds weights of +-scale only");
+  g.data = type == GgmlType::tq2_0 ? pack_tq2_0(q.codes.data<int8_t>(), rows, cols, q.gamma)
+                                   : pack_tq1_0(q.codes.data<int8_t>(), rows, cols, q.gamma);
   return g;
 }
 
@@ -72,16 +74,18 @@ GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::
                 feed_forward_name(o.feed_forward));
   CHIMERA_CHECK(o.vocab_size == 256, "GGUF: the byte tokenizer has 256 tokens, the model ",
                 o.vocab_size);
-  CHIMERA_CHECK(type == GgmlType::f32 || type == GgmlType::tq2_0,
-                "GGUF: projections are written as F32 or TQ2_0, not ", ggml_type_name(type));
+  CHIMERA_CHECK(type == GgmlType::f32 || type == GgmlType::tq2_0 || type == GgmlType::tq1_0,
+                "GGUF: projections are written as F32, TQ2_0 or TQ1_0, not ",
+                ggml_type_name(type));
   CHIMERA_CHECK(type == GgmlType::f32 || o.mode != ModelMode::fp32_baseline,
-                "GGUF: a float (fp32_baseline) model has no ternary weights for TQ2_0; export "
-                "it as gguf-f32");
-  if (type == GgmlType::tq2_0)
+                "GGUF: a float (fp32_baseline) model has no ternary weights for ",
+                ggml_type_name(type), "; export it as gguf-f32");
+  if (type != GgmlType::f32)
     for (int64_t width : {o.dim, o.ffn_dim, o.heads * o.head_dim()})
-      CHIMERA_CHECK(width % 256 == 0, "GGUF: TQ2_0 needs every projection's input width to be "
-                    "a multiple of 256 (llama.cpp's block); this model has dim ", o.dim,
-                    ", ffn_dim ", o.ffn_dim, "; export it as gguf-f32 or train with such widths");
+      CHIMERA_CHECK(width % 256 == 0, "GGUF: ", ggml_type_name(type),
+                    " needs every projection's input width to be a multiple of 256 (llama.cpp's "
+                    "block); this model has dim ", o.dim, ", ffn_dim ", o.ffn_dim,
+                    "; export it as gguf-f32 or train with such widths");
   GgufFile f;
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
   f.metadata = {
@@ -222,7 +226,8 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
                 "GGUF '", source, "': implausible sizes in the metadata");
   const GgufTensor* q0 = f.tensor("blk.0.attn_q.weight");
   CHIMERA_CHECK(q0 != nullptr, "GGUF '", source, "': no tensor 'blk.0.attn_q.weight'");
-  o.mode = q0->type == GgmlType::tq2_0 ? ModelMode::chimera : ModelMode::fp32_baseline;
+  o.mode = q0->type == GgmlType::tq2_0 || q0->type == GgmlType::tq1_0 ? ModelMode::chimera
+                                                                      : ModelMode::fp32_baseline;
   try {
     o.validate();
   } catch (const Error& e) {
@@ -240,13 +245,17 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
     const GgufTensor& t = need_tensor(
         f, name, {static_cast<uint64_t>(shape[1]), static_cast<uint64_t>(shape[0])}, source);
     if (layer.plain) return read_floats(t, layer.plain->weight.value(), source);
-    CHIMERA_CHECK(t.type == GgmlType::tq2_0, "GGUF '", source, "': tensor '", name, "' is ",
-                  ggml_type_name(t.type), "; a ternary model needs every projection in TQ2_0");
+    CHIMERA_CHECK(t.type == GgmlType::tq2_0 || t.type == GgmlType::tq1_0, "GGUF '", source,
+                  "': tensor '", name, "' is ", ggml_type_name(t.type),
+                  "; a ternary model needs every projection in TQ2_0 or TQ1_0");
     QuantizedWeight q;
     q.codes = Tensor(shape, DType::i8);
     std::vector<float> scales;
     try {
-      unpack_tq2_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
+      if (t.type == GgmlType::tq2_0)
+        unpack_tq2_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
+      else
+        unpack_tq1_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
     } catch (const Error& e) {
       CHIMERA_FAIL("GGUF '", source, "': tensor '", name, "': ", e.what());
     }

@@ -5,7 +5,7 @@
 // dims innermost first ([out, in] weights are {in, out}). Rotary positions need no permutation:
 // ours turn adjacent pairs, as llama.cpp's LLaMA rope does. The projections are TQ2_0 (ternary
 // models: the eval-mode codes with gamma as every block's scale) or F32 (the float weights, or
-// gamma * codes); embeddings and norms F32.
+// gamma * codes), or TQ1_0 (pack_tq1_0.h, 1.69 bits); embeddings and norms F32.
 //
 // What llama.cpp computes differently, so its logits are close to ours but not the same: its
 // TQ2_0 product quantizes activations to 8 bits per block of 256 (q8_K) where ours takes one
@@ -25,7 +25,7 @@
 
 namespace chimera {
 
-// projections: GgmlType::tq2_0 (a ternary model) or GgmlType::f32. Refused, naming the reason,
+// projections: GgmlType::tq2_0 or tq1_0 (a ternary model) or GgmlType::f32. Refused, naming the reason,
 // before anything is built: a ReLU^2 feed-forward (llama's is SwiGLU), a vocabulary other than
 // the 256 bytes, TQ2_0 for a float model or for a width not a multiple of 256.
 GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType projections,

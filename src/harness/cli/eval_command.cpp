@@ -3,7 +3,6 @@
 #include "harness/cli/commands.h"
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/lm_inference.h"
-#include "model/models/transformer_lm_file.h"
 #include "harness/log/py_format.h"
 
 namespace chimera {
@@ -47,14 +46,8 @@ static void register_eval(CLI::App& app) {
     // A language model (train-lm checkpoint, or a model file of one) is scored on the text.
     // (Both or neither given: eval_checkpoint says which flags to pass.)
     const bool one = a.eval.checkpoint.empty() != a.eval.model.empty();
-    const bool lm = one && (!a.eval.checkpoint.empty()
-                                ? is_lm_checkpoint(load_checkpoint(a.eval.checkpoint))
-                                : is_gguf_file(a.eval.model) ||
-                                      model_file_architecture(read_model_file(a.eval.model)) ==
-                                          kTransformerArchitecture);
-    if (lm) {
-      auto model = load_lm(a.eval.checkpoint, a.eval.model);
-      const Json r = eval_lm(*model, a.corpus, a.max_windows);
+    if (auto lm = one ? load_lm_if_any(a.eval.checkpoint, a.eval.model) : nullptr) {
+      const Json r = eval_lm(*lm, a.corpus, a.max_windows);
       if (a.json) std::cout << r.dump() << std::endl;
       else
         std::cout << "[eval] val_loss=" << py_fixed6(r["val_loss"]) << " val_bits_per_byte="

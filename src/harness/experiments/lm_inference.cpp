@@ -54,8 +54,22 @@ std::unique_ptr<TransformerLM> load_lm(const std::string& checkpoint, const std:
                 "pass exactly one of --checkpoint (a train-lm checkpoint) and --model (a model "
                 "file from chimera export)");
   if (!checkpoint.empty()) return lm_from_checkpoint(load_checkpoint(checkpoint), checkpoint);
+  auto lm = load_lm_if_any("", model);
+  CHIMERA_CHECK(lm != nullptr, "'", model, "': model file: architecture '",
+                model_file_architecture(read_model_file(model)), "', expected '",
+                kTransformerArchitecture, "' (a language model)");
+  return lm;
+}
+
+std::unique_ptr<TransformerLM> load_lm_if_any(const std::string& checkpoint,
+                                              const std::string& model) {
+  if (!checkpoint.empty()) {
+    const Checkpoint c = load_checkpoint(checkpoint);
+    return is_lm_checkpoint(c) ? lm_from_checkpoint(c, checkpoint) : nullptr;
+  }
   if (is_gguf_file(model)) return transformer_lm_from_gguf(read_gguf(model), model);
   const ModelFile file = read_model_file(model);
+  if (model_file_architecture(file) != kTransformerArchitecture) return nullptr;
   try {
     return transformer_lm_from_file(file);
   } catch (const Error& e) {

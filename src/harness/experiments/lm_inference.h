@@ -26,6 +26,11 @@ std::unique_ptr<TransformerLM> lm_from_checkpoint(const Checkpoint& c, const std
 // errors name the flag.
 std::unique_ptr<TransformerLM> load_lm(const std::string& checkpoint, const std::string& model);
 
+// The language model in `checkpoint` or `model` (exactly one given), loaded once; null when the
+// file holds another model (a ResNet-20 for `chimera eval`).
+std::unique_ptr<TransformerLM> load_lm_if_any(const std::string& checkpoint,
+                                              const std::string& model);
+
 // A model file of the transformer, with the checkpoint's provenance in its description.
 ModelFile export_lm(const Checkpoint& c, const std::string& source, PackFormat format,
                     const Json& extra);

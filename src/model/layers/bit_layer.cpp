@@ -1,5 +1,6 @@
 #include "model/layers/bit_layer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -176,42 +177,35 @@ void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight) {
     if (c[i] != 0) g[i] = 0.0f;
 }
 
-Tensor scale_gradient(const Tensor& dy, float scale) {
+namespace {
+
+// f(i, row value) for every element of t seen as [values.size(), numel / rows], blocks of
+// elements split over the threads (one value per tensor is one row).
+template <class F>
+void for_rows(int64_t n, const std::vector<float>& values, F f) {
+  const int64_t width = n / static_cast<int64_t>(values.size());
+  for_blocks(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e;) {
+      const int64_t r = i / width, end = std::min(e, (r + 1) * width);
+      const float v = values[r];
+      for (; i < end; ++i) f(i, v);
+    }
+  });
+}
+
+}  // namespace
+
+Tensor scale_rows(const Tensor& dy, const std::vector<float>& scales) {
   Tensor dz = Tensor::empty(dy.shape());
   const float* in = dy.f32();
   float* out = dz.f32();
-  for_blocks(dy.numel(), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = scale * in[i];
-  });
+  for_rows(dy.numel(), scales, [&](int64_t i, float s) { out[i] = s * in[i]; });
   return dz;
 }
 
-void divide_in_place(Tensor& t, float divisor) {
+void divide_rows(Tensor& t, const std::vector<float>& divisors) {
   float* p = t.f32();
-  for_blocks(t.numel(), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) p[i] /= divisor;
-  });
-}
-
-Tensor scale_gradient_rows(const Tensor& dy, const std::vector<float>& scales) {
-  const auto rows = static_cast<int64_t>(scales.size());
-  const int64_t width = dy.numel() / rows;
-  Tensor dz = Tensor::empty(dy.shape());
-  const float* in = dy.f32();
-  float* out = dz.f32();
-  parallel_for(rows, width, [&](int64_t r) {
-    for (int64_t i = r * width; i < (r + 1) * width; ++i) out[i] = scales[r] * in[i];
-  });
-  return dz;
-}
-
-void divide_rows_in_place(Tensor& t, const std::vector<float>& divisors) {
-  const auto rows = static_cast<int64_t>(divisors.size());
-  const int64_t width = t.numel() / rows;
-  float* p = t.f32();
-  parallel_for(rows, width, [&](int64_t r) {
-    for (int64_t i = r * width; i < (r + 1) * width; ++i) p[i] /= divisors[r];
-  });
+  for_rows(t.numel(), divisors, [&](int64_t i, float d) { p[i] /= d; });
 }
 
 Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner) {

@@ -115,11 +115,10 @@ class TernaryWeightState {
 Tensor used_weight_f32(const QuantizedWeight& q);  // clip * q as floats
 // Straight-through mask of the clip (active only when ste_clip < 1, where |q| = 1 is clamped).
 void apply_clip_mask(const QuantizedWeight& q, Tensor& grad_weight);
-Tensor scale_gradient(const Tensor& dy, float scale);  // dz = scale * dy
-void divide_in_place(Tensor& t, float divisor);
-// The same per row of t seen as [scales.size(), numel / rows].
-Tensor scale_gradient_rows(const Tensor& dy, const std::vector<float>& scales);
-void divide_rows_in_place(Tensor& t, const std::vector<float>& divisors);
+// dz = scale_r * dy and t /= divisor_r per row of the tensor seen as [values.size(), numel /
+// rows]; one value is the whole tensor's.
+Tensor scale_rows(const Tensor& dy, const std::vector<float>& scales);
+void divide_rows(Tensor& t, const std::vector<float>& divisors);
 // dy seen as [outer, channels, inner] summed to [channels]: the bias gradient.
 Tensor channel_sum(const Tensor& dy, int64_t channels, int64_t inner);
 

@@ -64,8 +64,11 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   // The reference multiplies the two 0-d scales first; per token, each row's beta by gamma.
   AccScale scale = post;
   scale.scale = act.beta * q.gamma;
+  // Per row, or the tensor's one value: the backward scales dy by these and divides dx by the
+  // betas.
+  std::vector<float> betas = by_row ? act.row_betas : std::vector<float>{act.beta};
   std::vector<float> row_scales;
-  for (float beta : act.row_betas) row_scales.push_back(beta * q.gamma);
+  for (float beta : betas) row_scales.push_back(beta * q.gamma);
   if (by_row) scale.row_scale = row_scales.data();
   scale.clip = q.clip;
   scale.bias = bias ? bias->value().f32() : nullptr;
@@ -83,13 +86,11 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   const bool pass_to_x = quant.options.activation_grad == ActivationGrad::ste;
   return make_op("ternary_layer", std::move(y), inputs,
                  [x, w = weight_master, b = bias, act, q, channels, inner, pass_to_x,
-                  row_scales = std::move(row_scales),
+                  row_scales = std::move(row_scales), betas = std::move(betas),
                   products = std::move(products)](const Tensor& dy) {
                    const bool want_w = w.requires_grad(), want_x = pass_to_x && x.requires_grad();
-                   const bool by_row = !act.row_betas.empty();
                    if (want_w || want_x) {
-                     const Tensor dz = by_row ? scale_gradient_rows(dy, row_scales)
-                                              : scale_gradient(dy, act.beta * q.gamma);
+                     const Tensor dz = scale_rows(dy, row_scales);
                      const Tensor wq = want_x ? used_weight_f32(q) : Tensor();
                      Tensor dx = want_x ? Tensor::empty(x.shape()) : Tensor();
                      Tensor dw = want_w ? Tensor::empty(w.shape()) : Tensor();
@@ -101,10 +102,7 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
                        add_grad(w, dw);
                      }
                      if (want_x) {
-                       if (by_row)
-                         divide_rows_in_place(dx, act.row_betas);
-                       else
-                         divide_in_place(dx, act.beta);
+                       divide_rows(dx, betas);
                        add_grad(x, dx);
                      }
                    }

@@ -64,4 +64,31 @@ void restore_alpha_state(const std::vector<TernaryLayer*>& layers, const nlohman
   }
 }
 
+Checkpoint training_checkpoint(Module& model, const std::vector<TernaryLayer*>& layers,
+                               const Optimizer& optimizer, const nlohmann::json& metadata,
+                               const std::string& state_key, const nlohmann::json& progress) {
+  Checkpoint c;
+  for (const auto& [name, t] : model.state_dict()) c.model[name] = t.clone();
+  c.optimizer = optimizer.state_dict();
+  c.metadata = metadata;
+  nlohmann::json state = alpha_state(layers);
+  for (const auto& [key, value] : progress.items()) state[key] = value;
+  c.metadata[state_key] = state;
+  return c;
+}
+
+const nlohmann::json& restore_training_state(const Checkpoint& c, Module& model,
+                                             const std::vector<TernaryLayer*>& layers,
+                                             Optimizer& optimizer, const std::string& state_key,
+                                             const std::string& what,
+                                             const std::string& written_by) {
+  CHIMERA_CHECK(c.metadata.contains(state_key), "the checkpoint has no ", what,
+                " to resume from (was it written by ", written_by, "?)");
+  const nlohmann::json& s = c.metadata.at(state_key);
+  restore_alpha_state(layers, s);
+  model.load_state_dict(c.model);
+  optimizer.load_state_dict(c.optimizer);
+  return s;
+}
+
 }  // namespace chimera

@@ -12,7 +12,9 @@
 #include <string>
 
 #include "engine/tensor.h"
+#include "model/layers/module.h"
 #include "model/layers/ternary_layer.h"
+#include "train/optim/optimizer.h"
 
 namespace chimera {
 
@@ -35,5 +37,18 @@ Checkpoint load_checkpoint(const std::string& path);
 // {"alpha_target": [...], "alpha_override": [... or null]}, one per ternary layer in order.
 nlohmann::json alpha_state(const std::vector<TernaryLayer*>& layers);
 void restore_alpha_state(const std::vector<TernaryLayer*>& layers, const nlohmann::json& state);
+
+// What a trainer saves to continue a run: the model's state dict (copied), the optimizer's,
+// `metadata`, and under metadata[state_key] the controlled alphas plus `progress` (where the
+// run stands).
+Checkpoint training_checkpoint(Module& model, const std::vector<TernaryLayer*>& layers,
+                               const Optimizer& optimizer, const nlohmann::json& metadata,
+                               const std::string& state_key, const nlohmann::json& progress);
+// The inverse: loads model, alphas and optimizer and returns metadata[state_key]. A checkpoint
+// without it is an error saying `written_by` writes such checkpoints.
+const nlohmann::json& restore_training_state(const Checkpoint& c, Module& model,
+                                             const std::vector<TernaryLayer*>& layers,
+                                             Optimizer& optimizer, const std::string& state_key,
+                                             const std::string& what, const std::string& written_by);
 
 }  // namespace chimera

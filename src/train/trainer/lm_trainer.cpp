@@ -111,24 +111,14 @@ void LmTrainer::run(const std::vector<int64_t>& train_tokens,
 }
 
 Checkpoint LmTrainer::checkpoint(const nlohmann::json& metadata) const {
-  Checkpoint c;
-  for (const auto& [name, t] : model_->state_dict()) c.model[name] = t.clone();
-  c.optimizer = optimizer_->state_dict();
-  c.metadata = metadata;
-  nlohmann::json state = alpha_state(model_->quantized_layers());
-  state["steps_done"] = steps_done_;
-  c.metadata["lm_trainer_state"] = state;
-  return c;
+  return training_checkpoint(*model_, model_->quantized_layers(), *optimizer_, metadata,
+                             "lm_trainer_state", {{"steps_done", steps_done_}});
 }
 
 void LmTrainer::restore(const Checkpoint& c) {
-  CHIMERA_CHECK(c.metadata.contains("lm_trainer_state"),
-                "the checkpoint has no language-model training state to resume from (was it "
-                "written by chimera train-lm?)");
-  const nlohmann::json& s = c.metadata.at("lm_trainer_state");
-  restore_alpha_state(model_->quantized_layers(), s);
-  model_->load_state_dict(c.model);
-  optimizer_->load_state_dict(c.optimizer);
+  const nlohmann::json& s = restore_training_state(
+      c, *model_, model_->quantized_layers(), *optimizer_, "lm_trainer_state",
+      "language-model training state", "chimera train-lm");
   steps_done_ = s.at("steps_done").get<int64_t>();
 }
 

@@ -84,25 +84,15 @@ void Trainer::run(const CifarData& data, TrainObserver& observer) {
 }
 
 Checkpoint Trainer::checkpoint(const nlohmann::json& metadata) const {
-  Checkpoint c;
-  for (const auto& [name, t] : model_->state_dict()) c.model[name] = t.clone();
-  c.optimizer = optimizer_->state_dict();
-  c.metadata = metadata;
-  nlohmann::json state = alpha_state(model_->quantized_layers());
-  state["epochs_done"] = epochs_done_;
-  state["global_step"] = global_step_;
-  c.metadata["trainer_state"] = state;
-  return c;
+  return training_checkpoint(*model_, model_->quantized_layers(), *optimizer_, metadata,
+                             "trainer_state",
+                             {{"epochs_done", epochs_done_}, {"global_step", global_step_}});
 }
 
 void Trainer::restore(const Checkpoint& c) {
-  CHIMERA_CHECK(c.metadata.contains("trainer_state"),
-                "the checkpoint has no training state to resume from (was it written by "
-                "chimera train-resnet?)");
-  const nlohmann::json& s = c.metadata.at("trainer_state");
-  restore_alpha_state(model_->quantized_layers(), s);
-  model_->load_state_dict(c.model);
-  optimizer_->load_state_dict(c.optimizer);
+  const nlohmann::json& s =
+      restore_training_state(c, *model_, model_->quantized_layers(), *optimizer_,
+                             "trainer_state", "training state", "chimera train-resnet");
   epochs_done_ = s.at("epochs_done").get<int64_t>();
   global_step_ = s.at("global_step").get<int64_t>();
 }

@@ -13,6 +13,7 @@
 #include "engine/kernels/i2_layout.h"
 #include "engine/rng.h"
 #include "harness/experiments/inspect_model.h"
+#include "engine/io/sha256.h"
 #include "model/models/model_file.h"
 #include "model/models/resnet20_file.h"
 #include "model/quant/pack_tq1.h"

@@ -35,16 +35,6 @@ const char* value_type_name(GgufValueType t) {
   return "?";
 }
 
-size_t scalar_bytes(GgufValueType t) {
-  switch (t) {
-    case GgufValueType::u8: case GgufValueType::i8: case GgufValueType::boolean: return 1;
-    case GgufValueType::u16: case GgufValueType::i16: return 2;
-    case GgufValueType::u32: case GgufValueType::i32: case GgufValueType::f32: return 4;
-    case GgufValueType::u64: case GgufValueType::i64: case GgufValueType::f64: return 8;
-    default: return 0;
-  }
-}
-
 class Writer {
  public:
   template <class T>

@@ -95,10 +95,15 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& sourc
     const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     CHIMERA_CHECK(begin <= end && end <= data_len, what, "data_offsets [", begin, ", ", end,
                   "] out of range: the data section has ", data_len, " bytes (file truncated?)");
+    // The byte count is compared before anything is allocated: a shape is a claim, the data
+    // section is what the file holds.
+    const int64_t numel = shape_numel(shape);
+    uint64_t needed = 0;
+    CHIMERA_CHECK(!__builtin_mul_overflow(static_cast<uint64_t>(numel), dtype_size(dtype), &needed),
+                  what, "shape ", shape_str(shape), " is too large");
+    CHIMERA_CHECK(end - begin == needed, what, "shape ", shape_str(shape), " of ", dtype_str,
+                  " needs ", needed, " bytes but data_offsets span ", end - begin);
     Tensor t(shape, dtype);
-    CHIMERA_CHECK(end - begin == t.nbytes(), what, "shape ", shape_str(shape), " of ",
-                  dtype_str, " needs ", t.nbytes(), " bytes but data_offsets span ",
-                  end - begin);
     if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_start + begin, t.nbytes());
     ranges.push_back({begin, end});
     out.tensors.emplace(name, std::move(t));

@@ -1,15 +1,28 @@
 // chimera: parse the command line, run one subcommand, report errors in one line.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
+#include <string>
 
 #include "engine/error.h"
 #include "harness/cli/commands.h"
+#include "harness/log/utf8.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Chimera: ternary-weight neural networks (optimizer, quantizer, integer execution)"};
   app.set_version_flag("--version", std::string("chimera ") + CHIMERA_VERSION);
   app.require_subcommand(1);
   chimera::register_commands(app);
+  // A file-size limit (ulimit -f) would otherwise kill us with SIGXFSZ mid-write; ignored, the
+  // write fails with EFBIG and becomes an ordinary error that leaves the previous file intact.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // Arguments become paths and JSON record fields; JSON needs UTF-8. Refused now, not at the end.
+  for (int i = 1; i < argc; ++i)
+    if (!chimera::is_valid_utf8(argv[i])) {
+      std::fprintf(stderr, "chimera: error: argument %d%s is not valid UTF-8 text\n", i,
+                   i > 1 ? (std::string(" (after '") + argv[i - 1] + "')").c_str() : "");
+      return 1;
+    }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

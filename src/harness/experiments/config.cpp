@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 
+#include "harness/log/utf8.h"
 #include "model/quant/target_bits.h"
 
 namespace chimera {
@@ -21,6 +22,10 @@ T scalar_as(const YAML::Node& node, const std::string& key, const std::string& f
             const char* kind) {
   if (!node.IsScalar())
     CHIMERA_FAIL("config '", file, "': key '", key, "' must be ", kind);
+  // Strings end up in JSON records and checkpoint metadata, which must be UTF-8: refused here,
+  // at start-up, rather than when the run writes its last record.
+  CHIMERA_CHECK(is_valid_utf8(node.Scalar()), "config '", file, "': key '", key,
+                "' is not valid UTF-8 text (line ", node.Mark().line + 1, ")");
   try {
     return node.as<T>();
   } catch (const YAML::Exception&) {
@@ -35,7 +40,12 @@ void apply(const YAML::Node& map, const std::map<std::string, Setter>& setters,
   CHIMERA_CHECK(map.IsMap(), "config '", file, "': ", prefix.empty() ? "the file" : prefix,
                 " must be a mapping of keys to values");
   for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
+    CHIMERA_CHECK(kv.first.IsScalar(), "config '", file, "' line ", kv.first.Mark().line + 1,
+                  ": a key ", prefix.empty() ? "" : "in '" + prefix + "' ",
+                  "is not a plain name (keys are words like lr or quant_mode)");
+    const std::string key = kv.first.Scalar();
+    CHIMERA_CHECK(is_valid_utf8(key), "config '", file, "' line ", kv.first.Mark().line + 1,
+                  ": a key is not valid UTF-8 text");
     auto it = setters.find(key);
     CHIMERA_CHECK(it != setters.end(), "config '", file, "': unknown key '", prefix, key,
                   "' (see configs/default.yaml for the known keys)");

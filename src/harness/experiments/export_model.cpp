@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/sha256.h"
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/lm_inference.h"
 #include "model/models/resnet20_file.h"

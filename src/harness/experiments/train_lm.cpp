@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "engine/io/atomic_file.h"
+
 #include "harness/log/progress.h"
 #include "harness/log/train_records.h"
 
@@ -190,8 +192,7 @@ TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& out) {
 
   TrainLmResult result;
   const std::string run = lm_run_name(args);
-  std::error_code ec;
-  std::filesystem::create_directories(args.out_dir, ec);
+  require_writable_folder(args.out_dir, "--out-dir");
   result.log_path = args.log_jsonl.empty()
                         ? (std::filesystem::path(args.out_dir) / (run + ".jsonl")).string()
                         : args.log_jsonl;
@@ -211,8 +212,8 @@ TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& out) {
                                       {"validation_bytes", corpus.validation.size()}}},
                           {"config", config_to_json(args.config)},
                           {"arguments", arguments_json(args)}};
+  require_writable_folder(args.checkpoint_dir, "--checkpoint-dir");
   auto save = [&](const Json& metrics) {
-    std::filesystem::create_directories(args.checkpoint_dir, ec);
     Json meta = meta_base;
     meta["metrics"] = metrics;
     result.checkpoint_path =

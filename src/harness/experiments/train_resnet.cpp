@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/io/atomic_file.h"
+
 #include "harness/log/progress.h"
 #include "harness/log/train_records.h"
 #include "model/quant/target_bits.h"
@@ -253,9 +255,8 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
   ctx.controller_frequency = controller_frequency_name(settings.controller_frequency);
   ctx.controller_affects = controller_affects_name(settings.controller_affects);
 
-  std::error_code ec;
   if (args.save_checkpoint || args.checkpoint_every > 0)
-    std::filesystem::create_directories(args.checkpoint_dir, ec);
+    require_writable_folder(args.checkpoint_dir, "--checkpoint-dir");
   JsonlWriter log = args.log_jsonl.empty() ? JsonlWriter() : JsonlWriter(args.log_jsonl, args.append_log);
   // "input": what the model was built for (the stem's channels, the image size it was fed).
   const Json meta_base = {

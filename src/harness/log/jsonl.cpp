@@ -1,5 +1,7 @@
 #include "harness/log/jsonl.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -37,9 +39,15 @@ JsonlWriter& JsonlWriter::operator=(JsonlWriter&& other) noexcept {
 void JsonlWriter::write(const Json& record) {
   if (!file_) return;
   const std::string line = record.dump() + "\n";
-  CHIMERA_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
-                    std::fflush(file_) == 0,
-                "writing the log '", path_, "' failed: ", std::strerror(errno));
+  const long before = std::ftell(file_);
+  if (std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0)
+    return;
+  const int err = errno;
+  // No half line left behind: the log stays a sequence of whole records.
+  std::clearerr(file_);
+  if (before >= 0 && ::ftruncate(::fileno(file_), before) == 0) std::fseek(file_, before, SEEK_SET);
+  CHIMERA_FAIL("writing the log '", path_, "' failed: ", std::strerror(err),
+               " (the records before this one are intact)");
 }
 
 std::string timestamp_utc() {

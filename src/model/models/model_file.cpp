@@ -1,8 +1,6 @@
 #include "model/models/model_file.h"
 #include "engine/io/little_endian.h"
 
-#include <openssl/evp.h>
-
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -10,6 +8,7 @@
 #include <set>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/sha256.h"
 
 namespace chimera {
 
@@ -19,32 +18,11 @@ static_assert(std::endian::native == std::endian::little,
 namespace {
 
 constexpr char kMagic[8] = {'C', 'H', 'I', 'M', 'O', 'D', 'E', 'L'};
-constexpr size_t kShaBytes = 32;
+constexpr size_t kShaBytes = kSha256Bytes;
 constexpr size_t kShaOffset = kModelFileHeaderBytes - kShaBytes;
 
 using Json = nlohmann::json;
 
-
-std::string sha256_raw(const char* data, size_t size) {
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  CHIMERA_CHECK(ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
-                    EVP_DigestUpdate(ctx.get(), data, size) == 1 &&
-                    EVP_DigestFinal_ex(ctx.get(), digest, &length) == 1 && length == kShaBytes,
-                "OpenSSL cannot compute SHA-256 (is the default provider available?)");
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
-
-std::string to_hex(const std::string& bytes) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
 
 std::string float_bytes(const Tensor& t) {
   CHIMERA_CHECK(t.defined() && t.dtype() == DType::f32, "model file: float tensors must be f32");
@@ -87,18 +65,18 @@ TernaryTensor parse_ternary(const Json& entry, const std::string& bytes, const s
 }
 
 Tensor parse_float(const Json& entry, const std::string& bytes, const std::string& what) {
-  Tensor t(parse_shape(entry.at("shape"), what), DType::f32);
-  CHIMERA_CHECK(t.nbytes() == bytes.size(), what, ": shape ", shape_str(t.shape()), " needs ",
-                t.nbytes(), " bytes of float32, the table gives ", bytes.size());
+  const Shape shape = parse_shape(entry.at("shape"), what);
+  // Compared before allocating: the shape is a claim, the bytes are what the file holds.
+  const uint64_t needed = static_cast<uint64_t>(shape_numel(shape)) * sizeof(float);
+  CHIMERA_CHECK(needed == bytes.size(), what, ": shape ", shape_str(shape), " needs ", needed,
+                " bytes of float32, the table gives ", bytes.size());
+  Tensor t(shape, DType::f32);
   if (!bytes.empty()) std::memcpy(t.raw(), bytes.data(), bytes.size());
   return t;
 }
 
 }  // namespace
 
-std::string sha256_hex(const std::string& bytes) {
-  return to_hex(sha256_raw(bytes.data(), bytes.size()));
-}
 
 std::string serialize_model_file(const ModelFile& file) {
   Json table = Json::array();

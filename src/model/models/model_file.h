@@ -63,7 +63,4 @@ ModelFile parse_model_file(const std::string& bytes, const std::string& source);
 void write_model_file(const std::string& path, const ModelFile& file);  // atomically
 ModelFile read_model_file(const std::string& path);
 
-// Lower-case hex SHA-256 (OpenSSL EVP).
-std::string sha256_hex(const std::string& bytes);
-
 }  // namespace chimera

@@ -31,6 +31,10 @@ void check_header(const PackHeader& h, const std::string& what) {
     check_frequencies(h.freq, what.c_str());
     CHIMERA_CHECK(h.payload_bytes >= 4, what, ": entropy payload of ", h.payload_bytes,
                   " bytes is shorter than the 4-byte rANS state");
+    CHIMERA_CHECK(h.rows * h.cols <= max_entropy_weights(h.payload_bytes), what, ": [", h.rows,
+                  ", ", h.cols, "] weights from a ", h.payload_bytes,
+                  "-byte entropy payload is more than the format allows (",
+                  max_entropy_weights(h.payload_bytes), "; see max_entropy_weights)");
   } else {
     CHIMERA_CHECK(h.freq == TernaryFreqs{}, what, ": frequencies must be 0 for format ",
                   pack_format_name(h.format));
@@ -115,6 +119,10 @@ PackedTernary pack_ternary(const Tensor& codes, float scale, PackFormat format) 
       h.freq = quantize_frequencies(counts);
       p.payload = rans_encode(q, codes.numel(), h.freq);
       h.payload_bytes = static_cast<int64_t>(p.payload.size());
+      CHIMERA_CHECK(codes.numel() <= max_entropy_weights(h.payload_bytes), "pack_ternary: ",
+                    codes.numel(), " codes compress to ", h.payload_bytes,
+                    " bytes, below the entropy format's limit of 1/2048 bit a weight: store "
+                    "this tensor as i2 or tq1");
       break;
     default:
       CHIMERA_FAIL("pack_ternary: unknown format ", int(format));

@@ -1,6 +1,7 @@
 #include "train/trainer/checkpoint.h"
 
 #include "engine/io/safetensors.h"
+#include "engine/io/sha256.h"
 
 namespace chimera {
 
@@ -9,16 +10,48 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   for (const auto& [key, t] : checkpoint.optimizer) tensors[kOptimizerPrefix + key] = t;
   std::map<std::string, std::string> meta{{"format", kCheckpointFormat},
                                           {"engine_version", CHIMERA_VERSION}};
+  nlohmann::json sums = nlohmann::json::object();
+  for (const auto& [key, t] : tensors) sums[key] = sha256_hex(t.raw(), t.nbytes());
+  meta[kChecksumKey] = sums.dump();
   for (const auto& [key, value] : checkpoint.metadata.items()) {
-    CHIMERA_CHECK(key != "format" && key != "engine_version", "checkpoint metadata key '", key,
-                  "' is reserved");
+    CHIMERA_CHECK(key != "format" && key != "engine_version" && key != kChecksumKey,
+                  "checkpoint metadata key '", key, "' is reserved");
     meta[key] = value.dump();
   }
   write_safetensors(path, tensors, meta);
 }
 
+namespace {
+
+// Every tensor must match the digest saved with it; files without digests (state dicts written
+// by PyTorch, checkpoints of earlier builds) load unchecked.
+void verify_checksums(const Safetensors& st, const std::string& path) {
+  const auto it = st.metadata.find(kChecksumKey);
+  if (it == st.metadata.end()) return;
+  nlohmann::json sums;
+  try {
+    sums = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception&) {
+  }
+  CHIMERA_CHECK(sums.is_object(), "checkpoint '", path, "': its '", kChecksumKey,
+                "' metadata is damaged (the file is corrupt)");
+  for (const auto& [key, t] : st.tensors) {
+    CHIMERA_CHECK(sums.contains(key) && sums[key].is_string(), "checkpoint '", path,
+                  "': tensor '", key, "' has no checksum (the file was altered or is corrupt)");
+    CHIMERA_CHECK(sums[key].get<std::string>() == sha256_hex(t.raw(), t.nbytes()), "checkpoint '",
+                  path, "': tensor '", key,
+                  "' does not match its SHA-256 (the file is corrupt; use an earlier checkpoint)");
+  }
+  for (const auto& [key, digest] : sums.items())
+    CHIMERA_CHECK(st.tensors.count(key), "checkpoint '", path, "': tensor '", key,
+                  "' is listed in the checksums but missing (the file is corrupt)");
+}
+
+}  // namespace
+
 Checkpoint load_checkpoint(const std::string& path) {
   Safetensors st = read_safetensors(path);
+  verify_checksums(st, path);
   Checkpoint out;
   const std::string prefix = kOptimizerPrefix;
   for (auto& [key, t] : st.tensors) {
@@ -26,6 +59,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     else out.model[key] = t;
   }
   for (const auto& [key, value] : st.metadata) {
+    if (key == kChecksumKey) continue;
     if (key == "format") {
       CHIMERA_CHECK(value == kCheckpointFormat, "'", path, "' is a checkpoint of format '", value,
                     "'; this build reads '", kCheckpointFormat, "'");

@@ -20,6 +20,8 @@ namespace chimera {
 
 inline constexpr const char* kCheckpointFormat = "chimera-checkpoint-1";
 inline constexpr const char* kOptimizerPrefix = "optimizer.";
+// Metadata key of the per-tensor SHA-256 digests ({"name": "hex", ...}), checked on load.
+inline constexpr const char* kChecksumKey = "sha256";
 
 struct Checkpoint {
   std::map<std::string, Tensor> model;
@@ -29,7 +31,8 @@ struct Checkpoint {
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // Accepts our checkpoints and plain state dicts saved from the reference's model
-// (no optimizer keys, no metadata). Errors name the file.
+// (no optimizer keys, no metadata). Each tensor is checked against its saved SHA-256 when the
+// file has them: a flipped bit is an error naming the tensor. Errors name the file.
 Checkpoint load_checkpoint(const std::string& path);
 
 // The controlled alphas are settings, not state-dict entries (as in the reference), yet they

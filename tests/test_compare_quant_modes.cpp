@@ -67,7 +67,10 @@ void expect_matches_golden(const std::string& variant, ActivationGrad grad) {
   ASSERT_EQ(result.runs.size(), 6u);
   double worst_loss = 0, worst_gamma = 0, worst_bits = 0;
   for (const ModeRun& run : result.runs) {
-    const std::string key = "s" + std::to_string(run.seed - 11) + "." + run.mode + ".";
+    // Built with append: GCC 12 warns falsely (-Wrestrict) on "s" + std::to_string(...).
+    std::string key = "s";
+    key += std::to_string(run.seed - 11);
+    key += "." + run.mode + ".";
     SCOPED_TRACE(key);
     const int64_t steps = static_cast<int64_t>(run.losses.size());
     ASSERT_EQ(steps, 8);

@@ -129,14 +129,16 @@ void check_call(Layer& layer, const Safetensors& st, int call, const Conv2dParam
     const Tensor dw = reference_weight_grad(st.at(k + "x"), st.at(k + "grad_out"),
                                             layer.weight_master.shape(), s.gamma, p);
     EXPECT_TRUE(test::all_close(layer.weight_master.grad(), dw, 1e-5, 1e-6));
-    if (layer.bias)
+    if (layer.bias) {
       EXPECT_TRUE(test::all_close(layer.bias->grad(),
                                   reference_bias_grad(st.at(k + "grad_out"), layer.bias->numel()),
                                   1e-5, 1e-6));
+    }
   } else {
     EXPECT_TRUE(test::all_close(layer.weight_master.grad(), st.at(k + "grad_weight"), 1e-5, 1e-6));
-    if (layer.bias)
+    if (layer.bias) {
       EXPECT_TRUE(test::all_close(layer.bias->grad(), st.at(k + "grad_bias"), 1e-5, 1e-6));
+    }
   }
 }
 

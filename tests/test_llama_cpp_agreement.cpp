@@ -48,8 +48,10 @@ lm_training: {steps: 60, batch_size: 8, warmup_lr_steps: 5, eval_every: 60, eval
   std::string json = "[";
   for (size_t w = 0; w < windows.size(); ++w) {
     json += w ? ",[" : "[";
-    for (int64_t t = 0; t < 64; ++t)
-      json += (t ? "," : "") + std::to_string(windows[w].ids.data<int64_t>()[t]);
+    for (int64_t t = 0; t < 64; ++t) {
+      if (t) json += ',';
+      json += std::to_string(windows[w].ids.data<int64_t>()[t]);
+    }
     json += "]";
   }
   json += "]";

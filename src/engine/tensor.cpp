@@ -33,15 +33,20 @@ const char* dtype_name(DType dtype) {
   return "?";
 }
 
+bool checked_numel(const Shape& shape, int64_t& numel) {
+  numel = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(numel, d, &numel)) return false;
+  return true;
+}
+
 // Checked: shapes come from files, and a product that wraps (2^62 x 4 = 0 in 64 bits) would make
 // an enormous tensor look empty and valid.
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) {
-    CHIMERA_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
-    CHIMERA_CHECK(!__builtin_mul_overflow(n, d, &n), "shape ", shape_str(shape),
-                  " has more elements than a 64-bit count holds");
-  }
+  for (int64_t d : shape) CHIMERA_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  CHIMERA_CHECK(checked_numel(shape, n), "shape ", shape_str(shape),
+                " has more elements than a 64-bit count holds");
   return n;
 }
 

@@ -16,7 +16,10 @@ size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);  // "f32", "f64", "i8", "i32", "i64"
 
 using Shape = std::vector<int64_t>;
-int64_t shape_numel(const Shape& shape);
+int64_t shape_numel(const Shape& shape);  // an error for a negative size or a count past int64
+// The element count into `numel`; false for a negative size or a count past int64 (for
+// parsers, which name their file in the error).
+bool checked_numel(const Shape& shape, int64_t& numel);
 std::string shape_str(const Shape& shape);  // "[2, 3]"
 
 template <class T> constexpr DType dtype_of();

@@ -11,7 +11,11 @@
 namespace chimera::test {
 
 CliResult run_chimera(const std::string& args) {
-  const std::string cmd = std::string(CHIMERA_BINARY) + " " + args + " 2>&1";
+  return run_command(std::string(CHIMERA_BINARY) + " " + args);
+}
+
+CliResult run_command(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {-1, "popen failed"};
   std::string out;

@@ -17,6 +17,8 @@ struct CliResult {
 };
 // Runs `chimera <args>` (the binary this build made) through the shell.
 CliResult run_chimera(const std::string& args);
+// Runs a shell command line, output and exit code as run_chimera.
+CliResult run_command(const std::string& command);
 
 // The message of the chimera::Error fn() throws, or "" when it does not throw.
 template <class Fn>

@@ -97,7 +97,9 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& sourc
                   "] out of range: the data section has ", data_len, " bytes (file truncated?)");
     // The byte count is compared before anything is allocated: a shape is a claim, the data
     // section is what the file holds.
-    const int64_t numel = shape_numel(shape);
+    int64_t numel = 0;
+    CHIMERA_CHECK(checked_numel(shape, numel), what, "shape ", shape_str(shape),
+                  " has more elements than a 64-bit count holds");
     uint64_t needed = 0;
     CHIMERA_CHECK(!__builtin_mul_overflow(static_cast<uint64_t>(numel), dtype_size(dtype), &needed),
                   what, "shape ", shape_str(shape), " is too large");

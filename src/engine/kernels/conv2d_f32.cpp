@@ -260,7 +260,8 @@ bool slices_as(const memory::desc& whole, const memory::desc& part) {
   for (int d = 0; d < a.ndims; ++d)
     if (x.strides[d] != y.strides[d] || (d > 0 && a.padded_dims[d] != b.padded_dims[d]))
       return false;
-  return x.strides[0] * a.dims[0] * memory::data_type_size(whole.data_type()) ==
+  return x.strides[0] * a.dims[0] *
+             static_cast<dnnl_dim_t>(memory::data_type_size(whole.data_type())) ==
          static_cast<dnnl_dim_t>(whole.get_size());
 }
 

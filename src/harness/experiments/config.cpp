@@ -41,8 +41,8 @@ void apply(const YAML::Node& map, const std::map<std::string, Setter>& setters,
                 " must be a mapping of keys to values");
   for (const auto& kv : map) {
     CHIMERA_CHECK(kv.first.IsScalar(), "config '", file, "' line ", kv.first.Mark().line + 1,
-                  ": a key ", prefix.empty() ? "" : "in '" + prefix + "' ",
-                  "is not a plain name (keys are words like lr or quant_mode)");
+                  ": a key in ", prefix.empty() ? std::string("the file") : prefix,
+                  " is not a plain name (keys are words like lr or quant_mode)");
     const std::string key = kv.first.Scalar();
     CHIMERA_CHECK(is_valid_utf8(key), "config '", file, "' line ", kv.first.Mark().line + 1,
                   ": a key is not valid UTF-8 text");

@@ -12,7 +12,10 @@ void CifarRecords::append(const CifarRecords& other) {
 }
 
 CifarRecords read_cifar_binary(const std::string& path) {
-  const std::string bytes = read_file(path);
+  return parse_cifar_binary(read_file(path), path);
+}
+
+CifarRecords parse_cifar_binary(const std::string& bytes, const std::string& path) {
   const int64_t size = static_cast<int64_t>(bytes.size());
   CHIMERA_CHECK(size > 0 && size % kCifarRecordBytes == 0, "'", path, "' has ", size,
                 " bytes, not a whole number of ", kCifarRecordBytes,

@@ -32,6 +32,8 @@ struct CifarRecords {
 
 // Reads one file. Errors name the file, and the record index for a label above 9.
 CifarRecords read_cifar_binary(const std::string& path);
+// The same for bytes already in memory; `path` names them in errors.
+CifarRecords parse_cifar_binary(const std::string& bytes, const std::string& path);
 // Writes records [begin, end) to `path` (atomically: a temporary name, then rename).
 void write_cifar_binary(const std::string& path, const CifarRecords& records, int64_t begin,
                         int64_t end);

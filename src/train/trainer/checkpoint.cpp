@@ -1,11 +1,16 @@
 #include "train/trainer/checkpoint.h"
 
+#include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/sha256.h"
 
 namespace chimera {
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  write_file_atomic(path, serialize_checkpoint(checkpoint));
+}
+
+std::string serialize_checkpoint(const Checkpoint& checkpoint) {
   std::map<std::string, Tensor> tensors = checkpoint.model;
   for (const auto& [key, t] : checkpoint.optimizer) tensors[kOptimizerPrefix + key] = t;
   std::map<std::string, std::string> meta{{"format", kCheckpointFormat},
@@ -18,7 +23,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                   "checkpoint metadata key '", key, "' is reserved");
     meta[key] = value.dump();
   }
-  write_safetensors(path, tensors, meta);
+  return serialize_safetensors(tensors, meta);
 }
 
 namespace {
@@ -50,7 +55,11 @@ void verify_checksums(const Safetensors& st, const std::string& path) {
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
-  Safetensors st = read_safetensors(path);
+  return parse_checkpoint(read_file(path), path);
+}
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
+  Safetensors st = parse_safetensors(bytes, path);
   verify_checksums(st, path);
   Checkpoint out;
   const std::string prefix = kOptimizerPrefix;

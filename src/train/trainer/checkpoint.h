@@ -29,11 +29,14 @@ struct Checkpoint {
   nlohmann::json metadata = nlohmann::json::object();  // each top-level key a JSON value
 };
 
-void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);  // atomically
+std::string serialize_checkpoint(const Checkpoint& checkpoint);                // the file's bytes
 // Accepts our checkpoints and plain state dicts saved from the reference's model
 // (no optimizer keys, no metadata). Each tensor is checked against its saved SHA-256 when the
 // file has them: a flipped bit is an error naming the tensor. Errors name the file.
 Checkpoint load_checkpoint(const std::string& path);
+// The same for a file's bytes already in memory; `path` names them in errors.
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
 
 // The controlled alphas are settings, not state-dict entries (as in the reference), yet they
 // decide the model's output: checkpoints keep them in metadata as

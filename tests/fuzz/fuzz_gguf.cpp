@@ -39,12 +39,6 @@ int main(int argc, char** argv) {
   chimera::GgufFile empty;
   return chimera::fuzz::run_main(
       argc, argv, "fuzz_gguf", {chimera::serialize_gguf(f), chimera::serialize_gguf(empty)},
-      [](std::string& b, std::mt19937_64& rng) {  // a count, size or type field to an extreme
-        if (b.size() > 24) {
-          const size_t at = rng() % (b.size() - 8);
-          const uint64_t v = rng() % 2 ? ~uint64_t{0} : rng() % 64;
-          for (int i = 0; i < 8; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
-        }
-      });
+      chimera::fuzz::set_u64_somewhere);  // a count, size or type field to an extreme
 }
 #endif

@@ -169,7 +169,9 @@ std::string write_report(const ReportArgs& args, std::ostream& out) {
   std::fputs(kReportPlotsPy, py);
   const int status = pclose(py);
   CHIMERA_CHECK(status == 0, "report: the matplotlib script failed (exit status ", status,
-                "); is python3-matplotlib installed? (apt-get install python3-matplotlib)");
+                "; its message is above: a full disk, or python3-matplotlib missing: "
+                "apt-get install python3-matplotlib); figures already in '", args.out_dir,
+                "' are unchanged or complete");
   for (const std::string& f : report_figures())
     CHIMERA_CHECK(fs::is_regular_file(dir / f) && fs::file_size(dir / f) > 0,
                   "report: matplotlib did not write ", (dir / f).string());

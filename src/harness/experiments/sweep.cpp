@@ -1,0 +1,247 @@
+#include "harness/experiments/sweep.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "harness/log/jsonl.h"
+#include "harness/report/report.h"
+
+namespace chimera {
+
+namespace fs = std::filesystem;
+
+std::vector<SweepAxis> parse_grid(const std::string& grid) {
+  std::vector<SweepAxis> axes;
+  std::set<std::string> keys;
+  std::istringstream in(grid);
+  std::string token;
+  while (in >> token) {
+    const size_t eq = token.find('=');
+    CHIMERA_CHECK(eq != std::string::npos && eq > 0, "--grid: '", token,
+                  "' is not key=value[,value...]");
+    SweepAxis axis{token.substr(0, eq), {}};
+    CHIMERA_CHECK(axis.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") ==
+                      std::string::npos,
+                  "--grid: key '", axis.key, "' must be a flag name (lower-case letters, digits, _ -)");
+    CHIMERA_CHECK(keys.insert(axis.key).second, "--grid: key '", axis.key, "' appears twice");
+    std::istringstream values(token.substr(eq + 1));
+    std::string v;
+    std::set<std::string> seen;
+    while (std::getline(values, v, ',')) {
+      CHIMERA_CHECK(!v.empty(), "--grid: '", token, "' has an empty value");
+      CHIMERA_CHECK(seen.insert(v).second, "--grid: '", token, "' lists '", v, "' twice");
+      axis.values.push_back(v);
+    }
+    CHIMERA_CHECK(!axis.values.empty() && token.back() != ',', "--grid: '", token,
+                  "' has an empty value");
+    axes.push_back(std::move(axis));
+  }
+  CHIMERA_CHECK(!axes.empty(), "--grid is empty: give key=value[,value...] pairs, e.g. "
+                               "'mode=strict_bitnet,chimera seed=1,2'");
+  return axes;
+}
+
+namespace {
+
+std::string flag_of(const std::string& key) {
+  std::string f = "--" + key;
+  std::replace(f.begin(), f.end(), '_', '-');
+  return f;
+}
+
+// Letters, digits, '.', '-' kept; anything else (a path separator, a space) becomes '-'.
+std::string name_part(const std::string& s) {
+  std::string out = s;
+  for (char& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '-';
+  return out;
+}
+
+bool has_flag(const std::vector<std::string>& args, const std::string& flag) {
+  for (const std::string& a : args)
+    if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<SweepRun> expand_grid(const std::vector<SweepAxis>& axes,
+                                  const std::vector<std::string>& command,
+                                  const std::string& out_dir, int threads_per_run) {
+  CHIMERA_CHECK(!command.empty(), "sweep: no command after --, e.g. -- train-resnet --dataset synthetic");
+  for (const char* own : {"--log-jsonl", "--checkpoint-dir", "--run-name"})
+    CHIMERA_CHECK(!has_flag(command, own), "sweep: the command may not set ", own,
+                  "; the sweep gives each run its own under --out");
+  for (const SweepAxis& a : axes)
+    CHIMERA_CHECK(!has_flag(command, flag_of(a.key)), "sweep: the command sets ", flag_of(a.key),
+                  ", which the grid also sets; give it in one place");
+  std::vector<SweepRun> runs(1);
+  for (const SweepAxis& axis : axes) {
+    std::vector<SweepRun> next;
+    for (const SweepRun& r : runs)
+      for (const std::string& v : axis.values) {
+        SweepRun n = r;
+        n.values.emplace_back(axis.key, v);
+        next.push_back(std::move(n));
+      }
+    runs = std::move(next);
+  }
+  const fs::path dir = fs::path(out_dir) / "runs";
+  for (SweepRun& r : runs) {
+    for (const auto& [k, v] : r.values) r.name += (r.name.empty() ? "" : "_") + k + "-" + name_part(v);
+    r.args = command;
+    for (const auto& [k, v] : r.values) r.args.insert(r.args.end(), {flag_of(k), v});
+    r.args.insert(r.args.end(), {"--log-jsonl", (dir / (r.name + ".jsonl")).string(),
+                                 "--checkpoint-dir", (dir / r.name).string(), "--run-name", r.name});
+    if (threads_per_run > 0 && !has_flag(command, "--threads"))
+      r.args.insert(r.args.end(), {"--threads", std::to_string(threads_per_run)});
+  }
+  return runs;
+}
+
+namespace {
+
+// Starts `program args...` with stdout and stderr into `console`; returns its pid.
+pid_t start_run(const std::string& program, const SweepRun& run, const fs::path& console) {
+  const pid_t pid = ::fork();
+  CHIMERA_CHECK(pid >= 0, "sweep: cannot start a process for ", run.name);
+  if (pid == 0) {
+    const int fd = ::open(console.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
+    for (const std::string& a : run.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The run's error: its last line that says something (CLI11 ends with a hint to use --help).
+std::string last_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty() && line.rfind("Run with --help", 0) != 0) last = line;
+  return last;
+}
+
+Json args_json(const SweepRun& r) { return Json(r.args); }
+
+bool already_done(const fs::path& done, const SweepRun& r) {
+  if (!fs::is_regular_file(done)) return false;
+  try {
+    return Json::parse(read_file(done.string())).at("args") == args_json(r);
+  } catch (const std::exception&) {
+    return false;  // damaged marker: run it again
+  }
+}
+
+}  // namespace
+
+SweepResult run_sweep(const SweepArgs& args, std::ostream& out) {
+  CHIMERA_CHECK(args.jobs >= 1, "--jobs must be at least 1");
+  const int cores = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const std::vector<SweepRun> runs = expand_grid(parse_grid(args.grid), args.command, args.out_dir,
+                                                 args.jobs > 1 ? std::max(1, cores / args.jobs) : 0);
+  const fs::path dir = fs::path(args.out_dir) / "runs";
+  require_writable_folder(dir.string(), "--out");
+
+  SweepResult result;
+  result.status_path = (fs::path(args.out_dir) / "sweep.jsonl").string();
+  JsonlWriter status(result.status_path, false);
+  using Clock = std::chrono::steady_clock;
+  std::map<pid_t, std::pair<size_t, Clock::time_point>> running;
+  std::vector<bool> finished(runs.size(), false);
+  size_t next = 0;
+  auto record = [&](const SweepRun& r, const char* state, int code, const std::string& error,
+                    double seconds) {
+    Json j = {{"run", r.name},      {"status", state},
+              {"exit_code", code},  {"seconds", seconds},
+              {"log", (dir / (r.name + ".jsonl")).string()}};
+    j["values"] = Json::object();
+    for (const auto& [k, v] : r.values) j["values"][k] = v;
+    if (!error.empty()) j["error"] = error;
+    status.write(j);
+    out << "[sweep] run=" << r.name << " status=" << state;
+    if (code) out << " exit_code=" << code << " error=\"" << error << "\"";
+    out << std::endl;
+  };
+  while (next < runs.size() || !running.empty()) {
+    while (next < runs.size() && static_cast<int>(running.size()) < args.jobs) {
+      const SweepRun& r = runs[next];
+      if (already_done(dir / (r.name + ".done"), r)) {
+        finished[next] = true;
+        ++result.skipped;
+        record(r, "skipped", 0, "", 0.0);
+      } else {
+        running[start_run(args.program, r, dir / (r.name + ".out"))] = {next, Clock::now()};
+      }
+      ++next;
+    }
+    if (running.empty()) continue;
+    int wstatus = 0;
+    const pid_t pid = ::waitpid(-1, &wstatus, 0);
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const auto [index, start] = it->second;
+    running.erase(it);
+    const SweepRun& r = runs[index];
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    if (code == 0) {
+      finished[index] = true;
+      ++result.finished;
+      write_file_atomic((dir / (r.name + ".done")).string(),
+                        Json{{"args", args_json(r)}, {"seconds", seconds}}.dump() + "\n");
+      record(r, "finished", 0, "", seconds);
+    } else {
+      ++result.failed;
+      record(r, "failed", code, last_line(dir / (r.name + ".out")), seconds);
+    }
+  }
+
+  // The merged log: every finished run's records, tagged with the run and its grid values.
+  std::string merged;
+  std::vector<std::string> logs;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!finished[i]) continue;
+    const fs::path log = dir / (runs[i].name + ".jsonl");
+    logs.push_back(log.string());
+    std::istringstream lines(read_file(log.string()));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.empty()) continue;
+      Json rec = Json::parse(line);
+      rec["sweep_run"] = runs[i].name;
+      rec["sweep_values"] = Json::object();
+      for (const auto& [k, v] : runs[i].values) rec["sweep_values"][k] = v;
+      merged += rec.dump() + "\n";
+    }
+  }
+  result.merged_path = (fs::path(args.out_dir) / "merged.jsonl").string();
+  write_file_atomic(result.merged_path, merged);
+  out << "[sweep] finished=" << result.finished << " skipped=" << result.skipped
+      << " failed=" << result.failed << " merged=" << result.merged_path << std::endl;
+  if (args.report && args.command.front() == "train-resnet" && !logs.empty()) {
+    ReportArgs report{logs, (fs::path(args.out_dir) / "report").string()};
+    result.report_path = write_report(report, out);
+    out << "[sweep] report=" << result.report_path << std::endl;
+  }
+  return result;
+}
+
+}  // namespace chimera

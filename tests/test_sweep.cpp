@@ -116,5 +116,38 @@ TEST(Sweep, ADozenRunsOneFailingThenARerunSkipsTheFinished) {
   EXPECT_EQ(merged_runs.size(), 12u);
 }
 
+#ifdef CHIMERA_MPIRUN
+// The same sweep as an MPI task farm on two ranks (loopback): the same runs finish, the same one
+// fails, and the merged log holds the same records as a local sweep's.
+TEST(SweepMpi, TwoRankTaskFarmMatchesTheLocalSweep) {
+  test::TempDir farm_dir("chimera_sweep_farm"), local_dir("chimera_sweep_local");
+  const std::string grid = "--grid 'mode=strict_bitnet,chimera seed=1,2,3,4,5,6' ";
+  const std::string run = " -- train-resnet --dataset synthetic --epochs 1 --max-batches 2 "
+                          "--eval-max-batches 1 --threads 1";
+  const std::string blocked = "mode-strict-bitnet_seed-5.jsonl";
+  fs::create_directories(farm_dir.path / "runs" / blocked);
+  fs::create_directories(local_dir.path / "runs" / blocked);
+  const test::CliResult farm = test::run_command(
+      std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + CHIMERA_MPIRUN +
+      " -np 2 --oversubscribe " + CHIMERA_BINARY + " sweep " + grid + "--out " +
+      farm_dir.path.string() + run);
+  EXPECT_NE(farm.code, 0);
+  EXPECT_NE(farm.out.find("finished=11 skipped=0 failed=1"), std::string::npos) << farm.out;
+  const test::CliResult local =
+      test::run_chimera("sweep " + grid + "--out " + local_dir.path.string() + run);
+  EXPECT_NE(local.out.find("finished=11 skipped=0 failed=1"), std::string::npos) << local.out;
+  // Records equal apart from wall-clock fields and paths.
+  auto normalised = [](const fs::path& p) {
+    std::vector<Json> out = read_jsonl(p);
+    for (Json& r : out)
+      for (const char* k : {"timestamp_utc", "train_images_per_s", "eval_images_per_s"}) r.erase(k);
+    return out;
+  };
+  EXPECT_EQ(normalised(farm_dir.path / "merged.jsonl"), normalised(local_dir.path / "merged.jsonl"));
+  for (const Json& s : read_jsonl(farm_dir.path / "sweep.jsonl"))
+    EXPECT_EQ(s["status"], s["run"] == "mode-strict-bitnet_seed-5" ? "failed" : "finished") << s;
+}
+#endif
+
 }  // namespace
 }  // namespace chimera

@@ -1,11 +1,15 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <iostream>
 
 #include "engine/error.h"
 #include "harness/cli/commands.h"
 #include "harness/experiments/sweep.h"
+#ifdef CHIMERA_WITH_MPI
+#include "harness/mpi/sweep_farm.h"
+#endif
 
 namespace chimera {
 
@@ -34,6 +38,22 @@ static void register_sweep(CLI::App& app) {
   cmd->add_option("command", a.command, "after --: the subcommand and its flags")->required();
   cmd->callback([] {
     a.program = own_program();
+#ifdef CHIMERA_WITH_MPI
+    // Under mpirun with more than one rank: the task farm; rank 0 reports.
+    const MpiSession& mpi = MpiSession::get();
+    if (mpi.size() > 1) {
+      const SweepResult r = run_sweep_farm(a, std::cout, mpi);
+      CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",
+                    r.status_path, " (the others finished; run the sweep again to retry only those)");
+      return;
+    }
+#else
+    // mpirun on a build without MPI would start N independent sweeps over one folder.
+    const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE");
+    CHIMERA_CHECK(!ranks || std::string(ranks) == "1", "sweep: started by mpirun with ", ranks,
+                  " ranks, but this build has no MPI support (apt-get install libopenmpi-dev "
+                  "openmpi-bin, then build again)");
+#endif
     const SweepResult r = run_sweep(a, std::cout);
     CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",
                   r.status_path, " (the others finished; run the sweep again to retry only those)");

@@ -152,42 +152,62 @@ bool already_done(const fs::path& done, const SweepRun& r) {
 
 }  // namespace
 
+SweepPlan plan_sweep(const SweepArgs& args, int threads_per_run) {
+  SweepPlan plan;
+  plan.runs = expand_grid(parse_grid(args.grid), args.command, args.out_dir, threads_per_run);
+  plan.runs_dir = (fs::path(args.out_dir) / "runs").string();
+  require_writable_folder(plan.runs_dir, "--out");
+  for (const SweepRun& r : plan.runs)
+    plan.done.push_back(already_done(fs::path(plan.runs_dir) / (r.name + ".done"), r));
+  return plan;
+}
+
+namespace {
+
+RunOutcome outcome_of(const SweepRun& r, const fs::path& dir, int wstatus, double seconds) {
+  RunOutcome o;
+  o.seconds = seconds;
+  o.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  if (o.exit_code == 0)
+    write_file_atomic((dir / (r.name + ".done")).string(),
+                      Json{{"args", args_json(r)}, {"seconds", seconds}}.dump() + "\n");
+  else
+    o.error = last_line(dir / (r.name + ".out"));
+  return o;
+}
+
+void print_outcome(std::ostream& out, const SweepRun& r, const RunOutcome& o) {
+  out << "[sweep] run=" << r.name << " status=" << (o.exit_code ? "failed" : "finished");
+  if (o.exit_code) out << " exit_code=" << o.exit_code << " error=\"" << o.error << "\"";
+  out << std::endl;
+}
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+RunOutcome execute_run(const std::string& program, const SweepRun& run, const std::string& runs_dir) {
+  const fs::path dir(runs_dir);
+  const auto start = Clock::now();
+  const pid_t pid = start_run(program, run, dir / (run.name + ".out"));
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  return outcome_of(run, dir, wstatus,
+                    std::chrono::duration<double>(Clock::now() - start).count());
+}
+
 SweepResult run_sweep(const SweepArgs& args, std::ostream& out) {
   CHIMERA_CHECK(args.jobs >= 1, "--jobs must be at least 1");
   const int cores = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  const std::vector<SweepRun> runs = expand_grid(parse_grid(args.grid), args.command, args.out_dir,
-                                                 args.jobs > 1 ? std::max(1, cores / args.jobs) : 0);
-  const fs::path dir = fs::path(args.out_dir) / "runs";
-  require_writable_folder(dir.string(), "--out");
-
-  SweepResult result;
-  result.status_path = (fs::path(args.out_dir) / "sweep.jsonl").string();
-  JsonlWriter status(result.status_path, false);
-  using Clock = std::chrono::steady_clock;
+  const SweepPlan plan = plan_sweep(args, args.jobs > 1 ? std::max(1, cores / args.jobs) : 0);
+  const fs::path dir(plan.runs_dir);
+  std::vector<RunOutcome> outcomes(plan.runs.size());
   std::map<pid_t, std::pair<size_t, Clock::time_point>> running;
-  std::vector<bool> finished(runs.size(), false);
   size_t next = 0;
-  auto record = [&](const SweepRun& r, const char* state, int code, const std::string& error,
-                    double seconds) {
-    Json j = {{"run", r.name},      {"status", state},
-              {"exit_code", code},  {"seconds", seconds},
-              {"log", (dir / (r.name + ".jsonl")).string()}};
-    j["values"] = Json::object();
-    for (const auto& [k, v] : r.values) j["values"][k] = v;
-    if (!error.empty()) j["error"] = error;
-    status.write(j);
-    out << "[sweep] run=" << r.name << " status=" << state;
-    if (code) out << " exit_code=" << code << " error=\"" << error << "\"";
-    out << std::endl;
-  };
-  while (next < runs.size() || !running.empty()) {
-    while (next < runs.size() && static_cast<int>(running.size()) < args.jobs) {
-      const SweepRun& r = runs[next];
-      if (already_done(dir / (r.name + ".done"), r)) {
-        finished[next] = true;
-        ++result.skipped;
-        record(r, "skipped", 0, "", 0.0);
-      } else {
+  while (next < plan.runs.size() || !running.empty()) {
+    while (next < plan.runs.size() && static_cast<int>(running.size()) < args.jobs) {
+      if (!plan.done[next]) {
+        const SweepRun& r = plan.runs[next];
         running[start_run(args.program, r, dir / (r.name + ".out"))] = {next, Clock::now()};
       }
       ++next;
@@ -199,39 +219,49 @@ SweepResult run_sweep(const SweepArgs& args, std::ostream& out) {
     if (it == running.end()) continue;
     const auto [index, start] = it->second;
     running.erase(it);
-    const SweepRun& r = runs[index];
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    if (code == 0) {
-      finished[index] = true;
-      ++result.finished;
-      write_file_atomic((dir / (r.name + ".done")).string(),
-                        Json{{"args", args_json(r)}, {"seconds", seconds}}.dump() + "\n");
-      record(r, "finished", 0, "", seconds);
-    } else {
-      ++result.failed;
-      record(r, "failed", code, last_line(dir / (r.name + ".out")), seconds);
-    }
+    outcomes[index] = outcome_of(plan.runs[index], dir, wstatus,
+                                 std::chrono::duration<double>(Clock::now() - start).count());
+    print_outcome(out, plan.runs[index], outcomes[index]);
   }
+  return finish_sweep(args, plan, outcomes, out);
+}
 
-  // The merged log: every finished run's records, tagged with the run and its grid values.
-  std::string merged;
+SweepResult finish_sweep(const SweepArgs& args, const SweepPlan& plan,
+                         const std::vector<RunOutcome>& outcomes, std::ostream& out) {
+  const fs::path dir(plan.runs_dir);
+  SweepResult result;
+  result.status_path = (fs::path(args.out_dir) / "sweep.jsonl").string();
+  std::string status, merged;
   std::vector<std::string> logs;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (!finished[i]) continue;
-    const fs::path log = dir / (runs[i].name + ".jsonl");
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    const SweepRun& r = plan.runs[i];
+    const RunOutcome& o = outcomes[i];
+    const char* state = plan.done[i] ? "skipped" : o.exit_code ? "failed" : "finished";
+    Json j = {{"run", r.name},           {"status", state},
+              {"exit_code", o.exit_code}, {"seconds", o.seconds},
+              {"log", (dir / (r.name + ".jsonl")).string()}};
+    j["values"] = Json::object();
+    for (const auto& [k, v] : r.values) j["values"][k] = v;
+    if (!o.error.empty()) j["error"] = o.error;
+    status += j.dump() + "\n";
+    if (plan.done[i]) ++result.skipped;
+    else if (o.exit_code) ++result.failed;
+    else ++result.finished;
+    if (o.exit_code) continue;
+    // The merged log: every finished run's records, tagged with the run and its grid values.
+    const fs::path log = dir / (r.name + ".jsonl");
     logs.push_back(log.string());
     std::istringstream lines(read_file(log.string()));
     std::string line;
     while (std::getline(lines, line)) {
       if (line.empty()) continue;
       Json rec = Json::parse(line);
-      rec["sweep_run"] = runs[i].name;
-      rec["sweep_values"] = Json::object();
-      for (const auto& [k, v] : runs[i].values) rec["sweep_values"][k] = v;
+      rec["sweep_run"] = r.name;
+      rec["sweep_values"] = j["values"];
       merged += rec.dump() + "\n";
     }
   }
+  write_file_atomic(result.status_path, status);
   result.merged_path = (fs::path(args.out_dir) / "merged.jsonl").string();
   write_file_atomic(result.merged_path, merged);
   out << "[sweep] finished=" << result.finished << " skipped=" << result.skipped

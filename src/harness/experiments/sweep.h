@@ -60,6 +60,30 @@ struct SweepResult {
   std::string status_path, merged_path, report_path;  // report_path empty when none
 };
 
+// The parts of a sweep, for schedulers other than run_sweep's local pool (the MPI task farm,
+// src/harness/mpi/sweep_farm.h): plan, execute each run anywhere, finish in one place.
+struct SweepPlan {
+  std::vector<SweepRun> runs;
+  std::vector<bool> done;  // finished by an earlier invocation with the same arguments
+  std::string runs_dir;
+};
+struct RunOutcome {
+  int exit_code = 0;
+  double seconds = 0;
+  std::string error;  // the run's last console line when it failed
+};
+
+// Expands the grid and checks which runs an earlier invocation finished. `threads_per_run` as
+// in expand_grid.
+SweepPlan plan_sweep(const SweepArgs& args, int threads_per_run);
+// Runs one configuration as a process of `program` and waits for it; writes its .done marker
+// when it exits 0.
+RunOutcome execute_run(const std::string& program, const SweepRun& run, const std::string& runs_dir);
+// sweep.jsonl, merged.jsonl and the report from every run's outcome (nullopt: skipped as done).
+SweepResult finish_sweep(const SweepArgs& args, const SweepPlan& plan,
+                         const std::vector<RunOutcome>& outcomes, std::ostream& out);
+
+// The local scheduler: args.jobs processes at a time on this machine.
 SweepResult run_sweep(const SweepArgs& args, std::ostream& out);
 
 }  // namespace chimera

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target under libFuzzer with AddressSanitizer and UndefinedBehaviorSanitizer.
 # Usage: scripts/fuzz.sh TARGET SECONDS    e.g. scripts/fuzz.sh fuzz_packed 300
+#        FUZZ_RUNS=1000000 scripts/fuzz.sh TARGET SECONDS   also stops after that many inputs
 # TARGET is a tests/fuzz/*.cpp name. Needs clang (apt-get install clang libomp-dev) and the
 # normal build (scripts/setup.sh), whose replay program writes the seed corpus. The sanitized
 # libFuzzer build goes to build-fuzz/; the corpus grows in build-fuzz/corpus/TARGET; a crash,
@@ -29,4 +30,5 @@ if [ -d "tests/fuzz/regressions/$TARGET" ]; then cp "tests/fuzz/regressions/$TAR
 # -rss_limit_mb: an input that makes a parser allocate more than this is a finding (a size claim
 # believed before it was checked); -timeout: one input running longer is a hang.
 "build-fuzz/$TARGET" "$CORPUS" -max_total_time="$SECONDS_TO_RUN" -timeout=10 -rss_limit_mb=2048 \
-  -malloc_limit_mb=1024 -artifact_prefix="$ARTIFACTS/" -print_final_stats=1
+  -malloc_limit_mb=1024 -artifact_prefix="$ARTIFACTS/" -print_final_stats=1 \
+  ${FUZZ_RUNS:+-runs=$FUZZ_RUNS}

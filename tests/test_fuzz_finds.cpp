@@ -35,12 +35,17 @@ TEST(FuzzFinds, PackedTensorsClaimingMoreWeightsThanTheirBytesAreRefused) {
                  "more than the format allows");
   }
   // The limit is the writer's too: what pack_ternary writes, parse_packed reads back.
-  Tensor zeros({2048, 2200}, DType::i8);  // 4.5 M codes, all 0: 4 bytes of rANS
+  Tensor zeros({512, 512}, DType::i8);  // 262,144 codes, all 0: 4 bytes of rANS
   const std::string e = test::error_of([&] { pack_ternary(zeros, 1.0f, PackFormat::entropy); });
   EXPECT_NE(e.find("store this tensor as i2 or tq1"), std::string::npos) << e;
-  Tensor fits({2048, 2048}, DType::i8);
+  Tensor fits({256, 256}, DType::i8);  // 65,536: within the limit even at 0 bits
   const PackedTernary p = pack_ternary(fits, 1.0f, PackFormat::entropy);
-  EXPECT_EQ(unpack_codes(parse_packed(serialize_packed(p), "fits")).numel(), 2048 * 2048);
+  EXPECT_EQ(unpack_codes(parse_packed(serialize_packed(p), "fits")).numel(), 256 * 256);
+  // A layer 99.9 % zeros (as sparse as a trained one gets, and more) packs and reads back.
+  Tensor sparse({1024, 1024}, DType::i8);
+  for (int64_t i = 0; i < sparse.numel(); i += 1000) sparse.data<int8_t>()[i] = i % 2000 ? 1 : -1;
+  const PackedTernary sp = pack_ternary(sparse, 1.0f, PackFormat::entropy);
+  EXPECT_EQ(unpack_codes(parse_packed(serialize_packed(sp), "sparse")).numel(), 1024 * 1024);
 }
 
 TEST(FuzzFinds, ModelFilesAreRefusedBeforeTheyAllocate) {

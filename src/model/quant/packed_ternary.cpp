@@ -121,7 +121,7 @@ PackedTernary pack_ternary(const Tensor& codes, float scale, PackFormat format) 
       h.payload_bytes = static_cast<int64_t>(p.payload.size());
       CHIMERA_CHECK(codes.numel() <= max_entropy_weights(h.payload_bytes), "pack_ternary: ",
                     codes.numel(), " codes compress to ", h.payload_bytes,
-                    " bytes, below the entropy format's limit of 1/2048 bit a weight: store "
+                    " bytes, below the entropy format's limit of 1/128 bit a weight: store "
                     "this tensor as i2 or tq1");
       break;
     default:

@@ -66,13 +66,14 @@ Tensor unpack_codes(const PackedTernary& packed);
 // The weights the codes stand for: f32 [rows, cols], codes * scale.
 Tensor unpack_values(const PackedTernary& packed);
 
-// The most weights an entropy payload of `payload_bytes` may decode to: 2^22 plus 2^14 a byte
-// (at least 1/2048 bit a weight beyond the first 4 M). A tensor whose codes are almost all one
-// value could code below that, but a reader that believed any count would decode gigabytes from
-// a few bytes; like a decompressor's ratio limit this caps the work a buffer can ask for.
-// pack_ternary refuses (entropy format) what the reader would refuse; i2 and tq1 store anything.
+// The most weights an entropy payload of `payload_bytes` may decode to: 2^16 plus 2^10 a byte
+// (at least 1/128 bit a weight beyond the first 65,536; a layer 99.9 % zeros costs 0.011). rANS
+// can code a constant tensor of any size in 4 bytes, and a reader that believed any count would
+// decode gigabytes from a few bytes; like a decompressor's ratio limit this caps the work a
+// buffer can ask for. pack_ternary refuses (entropy format) what the reader would refuse; i2
+// and tq1 store anything.
 inline constexpr int64_t max_entropy_weights(int64_t payload_bytes) {
-  return (int64_t{1} << 22) + payload_bytes * (int64_t{1} << 14);
+  return (int64_t{1} << 16) + payload_bytes * (int64_t{1} << 10);
 }
 
 // Payload bytes of the fixed-size formats; entropy (data-dependent) is an error.

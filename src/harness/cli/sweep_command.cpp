@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/ranks.h"
 #include "harness/experiments/sweep.h"
 #ifdef CHIMERA_WITH_MPI
 #include "harness/mpi/sweep_farm.h"
@@ -48,11 +49,7 @@ static void register_sweep(CLI::App& app) {
       return;
     }
 #else
-    // mpirun on a build without MPI would start N independent sweeps over one folder.
-    const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE");
-    CHIMERA_CHECK(!ranks || std::string(ranks) == "1", "sweep: started by mpirun with ", ranks,
-                  " ranks, but this build has no MPI support (apt-get install libopenmpi-dev "
-                  "openmpi-bin, then build again)");
+    launched_communicator();  // an error under mpirun with several ranks
 #endif
     const SweepResult r = run_sweep(a, std::cout);
     CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "harness/cli/commands.h"
+#include "harness/cli/ranks.h"
 #include "harness/cli/train_flags.h"
 
 namespace chimera {
@@ -19,8 +20,10 @@ static void register_train_resnet(CLI::App& app) {
   cmd->add_option("--resume", r.resume, "continue the run saved in this checkpoint");
   cmd->callback([] {
     apply_shared_train_flags(a);
+    const std::unique_ptr<Communicator> comm = launched_communicator();
+    a.run.comm = comm.get();
     const TrainResnetResult result = train_resnet(a.run, std::cout);
-    if (!result.checkpoint_path.empty())
+    if (!result.checkpoint_path.empty() && (!comm || comm->rank() == 0))
       std::cout << "[resnet_cifar] checkpoint=" << result.checkpoint_path << std::endl;
   });
 }

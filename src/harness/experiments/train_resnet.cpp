@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "engine/io/atomic_file.h"
 
@@ -228,8 +229,13 @@ std::string checkpoint_path_for(const TrainResnetArgs& args) {
       .string();
 }
 
-TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
-  const TrainSettings settings = settings_from(args);
+TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& console) {
+  TrainSettings settings = settings_from(args);
+  settings.comm = args.comm;
+  // With several ranks, rank 0 alone speaks and writes; the others train silently.
+  const bool lead = !args.comm || args.comm->rank() == 0;
+  std::ostringstream silent;
+  std::ostream& out = lead ? console : silent;
   CHIMERA_CHECK(args.resume.empty() || std::filesystem::is_regular_file(args.resume),
                 "--resume: no checkpoint at '", args.resume, "'");
   Trainer trainer(settings);
@@ -255,9 +261,10 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
   ctx.controller_frequency = controller_frequency_name(settings.controller_frequency);
   ctx.controller_affects = controller_affects_name(settings.controller_affects);
 
-  if (args.save_checkpoint || args.checkpoint_every > 0)
+  if (lead && (args.save_checkpoint || args.checkpoint_every > 0))
     require_writable_folder(args.checkpoint_dir, "--checkpoint-dir");
-  JsonlWriter log = args.log_jsonl.empty() ? JsonlWriter() : JsonlWriter(args.log_jsonl, args.append_log);
+  JsonlWriter log = args.log_jsonl.empty() || !lead ? JsonlWriter()
+                                                    : JsonlWriter(args.log_jsonl, args.append_log);
   // "input": what the model was built for (the stem's channels, the image size it was fed).
   const Json meta_base = {
       {"config", config_to_json(args.config)},
@@ -269,6 +276,7 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
         {"width", data.train.images.size(3)}}}};
   TrainResnetResult result;
   auto save = [&](const Json& metrics) {
+    if (!lead) return;
     Json meta = meta_base;
     meta["metrics"] = metrics;
     result.checkpoint_path = checkpoint_path_for(args);
@@ -276,7 +284,7 @@ TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& out) {
   };
 
   std::unique_ptr<Progress> progress;
-  if (args.progress)
+  if (args.progress && lead)
     progress = std::make_unique<Progress>(
         stderr, settings.epochs, count_batches(data.train.size(), settings.train_batches));
   RecordingObserver observer(ctx, log, out, progress.get(), [&](const Json& epoch) {

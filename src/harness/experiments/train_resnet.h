@@ -2,6 +2,8 @@
 // project's additions (activation gradient, augmentation, schedules, checkpoints and resume).
 #pragma once
 
+#include "train/parallel/communicator.h"
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -48,6 +50,9 @@ struct TrainResnetArgs {
   int64_t checkpoint_every = 0;  // epochs; 0 = only at the end (with --save-checkpoint)
   std::string resume;
   bool progress = true;  // progress display on stderr
+  // Data-parallel training (mpirun): every rank trains its shard of each batch; rank 0 alone
+  // prints, logs and writes checkpoints. Null: one process. Not owned.
+  Communicator* comm = nullptr;
 };
 
 // Wall time of the training steps (forward, backward, optimizer, controller; the records

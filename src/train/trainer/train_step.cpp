@@ -5,7 +5,7 @@
 namespace chimera {
 
 TrainStepResult train_step(ChimeraResNet20& model, Optimizer& optimizer, const Tensor& images,
-                           const Tensor& labels) {
+                           const Tensor& labels, const std::function<void()>& before_update) {
   model.train();
   optimizer.zero_grad();
   const Var logits = model.forward(Var(images));
@@ -14,6 +14,7 @@ TrainStepResult train_step(ChimeraResNet20& model, Optimizer& optimizer, const T
   result.loss = loss.value().item();
   result.correct = count_correct(logits.value(), labels);
   backward(loss);
+  if (before_update) before_update();
   optimizer.step();
   result.stats = model.stats();
   return result;

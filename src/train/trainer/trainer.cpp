@@ -1,5 +1,6 @@
 #include "train/trainer/trainer.h"
 
+#include "train/parallel/data_parallel.h"
 #include "train/trainer/train_step.h"
 
 namespace chimera {
@@ -48,9 +49,30 @@ void Trainer::run(const CifarData& data, TrainObserver& observer) {
     int64_t correct = 0, seen = 0, index = 0;
     EpochEvent epoch_event{epoch, 0, 0, 0, lr, model_->stats(), std::nullopt, std::nullopt};
     while (auto batch = batches.next()) {
-      const TrainStepResult r = train_step(*model_, *optimizer_, batch->images, batch->labels);
-      ++global_step_;
       const int64_t n = batch->labels.numel();
+      TrainStepResult r;
+      if (parallel()) {
+        // Every rank draws the same global batch and trains on its rows of it.
+        Communicator& comm = *settings_.comm;
+        const Shard shard = shard_of(n, comm.rank(), comm.size());
+        CHIMERA_CHECK(shard.size() > 0, "data-parallel training: a batch of ", n, " examples for ",
+                      comm.size(), " ranks leaves rank ", comm.rank(),
+                      " none; use a batch size of at least the number of ranks");
+        const std::vector<Var> params = model_->parameters();
+        r = train_step(*model_, *optimizer_, rows_of(batch->images, shard),
+                       rows_of(batch->labels, shard),
+                       [&] { combine_gradients(params, comm, shard.size(), n); });
+        broadcast_buffers(*model_, comm);
+        double sums[2] = {r.loss * static_cast<double>(shard.size()), static_cast<double>(r.correct)};
+        comm.sum_in_rank_order(sums, 2);
+        r.loss = sums[0] / static_cast<double>(n);
+        r.correct = static_cast<int64_t>(sums[1]);
+        if ((global_step_ + 1) % settings_.check_weights_every == 0)
+          check_same_weights(params, comm, global_step_ + 1);
+      } else {
+        r = train_step(*model_, *optimizer_, batch->images, batch->labels);
+      }
+      ++global_step_;
       loss_sum += r.loss * static_cast<double>(n);
       correct += r.correct;
       seen += n;
@@ -69,6 +91,7 @@ void Trainer::run(const CifarData& data, TrainObserver& observer) {
       epoch_event.stats = r.stats;
       observer.on_batch(event);
     }
+    if (parallel()) check_same_weights(model_->parameters(), *settings_.comm, global_step_);
     epoch_event.global_step = global_step_;
     epoch_event.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
     epoch_event.train_accuracy =

@@ -11,6 +11,7 @@
 #include "model/quant/controller.h"
 #include "train/data/batch_iterator.h"
 #include "train/optim/make_optimizer.h"
+#include "train/parallel/communicator.h"
 #include "train/trainer/alpha_control.h"
 #include "train/trainer/checkpoint.h"
 #include "train/trainer/evaluate.h"
@@ -34,6 +35,10 @@ struct TrainSettings {
   ControllerFrequency controller_frequency = ControllerFrequency::epoch;
   ControllerAffects controller_affects = ControllerAffects::alpha_target;
   uint64_t seed = 7;
+  // Data parallelism (train/parallel): this process's share of every global batch; null or one
+  // rank trains alone. Not owned.
+  Communicator* comm = nullptr;
+  int64_t check_weights_every = 50;  // steps between the cross-rank weight comparisons
 };
 
 struct BatchEvent {
@@ -78,6 +83,7 @@ class Trainer {
 
  private:
   bool controls() const { return settings_.model.mode == ModelMode::chimera; }
+  bool parallel() const { return settings_.comm && settings_.comm->size() > 1; }
   AlphaControlResult control_step(double zero_ratio);
 
   TrainSettings settings_;

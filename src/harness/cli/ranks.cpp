@@ -1,0 +1,28 @@
+#include "harness/cli/ranks.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "engine/error.h"
+#ifdef CHIMERA_WITH_MPI
+#include "harness/mpi/mpi_communicator.h"
+#endif
+
+namespace chimera {
+
+std::unique_ptr<Communicator> launched_communicator() {
+#ifdef CHIMERA_WITH_MPI
+  const MpiSession& mpi = MpiSession::get();
+  if (mpi.size() > 1) return std::make_unique<MpiCommunicator>(mpi);
+  return nullptr;
+#else
+  const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!ranks) ranks = std::getenv("PMI_SIZE");
+  CHIMERA_CHECK(!ranks || std::string(ranks) == "1", "started by mpirun with ", ranks,
+                " ranks, but this build has no MPI support (apt-get install libopenmpi-dev "
+                "openmpi-bin, then build again)");
+  return nullptr;
+#endif
+}
+
+}  // namespace chimera

@@ -1,0 +1,15 @@
+// How many processes mpirun (or srun) started for this command, as a Communicator for the
+// trainers. Without MPI in the build, a launch of several ranks is an error (they would all
+// do the whole job over the same files).
+#pragma once
+
+#include <memory>
+
+#include "train/parallel/communicator.h"
+
+namespace chimera {
+
+// Null when this process runs alone (no launcher, or one rank).
+std::unique_ptr<Communicator> launched_communicator();
+
+}  // namespace chimera

@@ -1,0 +1,76 @@
+#include "train/parallel/data_parallel.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace chimera {
+
+Shard shard_of(int64_t total, int rank, int size) {
+  const int64_t base = total / size, extra = total % size;
+  const int64_t begin = rank * base + std::min<int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+Tensor rows_of(const Tensor& t, const Shard& s) {
+  Shape shape = t.shape();
+  const int64_t row = t.numel() / std::max<int64_t>(shape[0], 1);
+  shape[0] = s.size();
+  Tensor out(shape, t.dtype());
+  const size_t row_bytes = static_cast<size_t>(row) * dtype_size(t.dtype());
+  if (out.nbytes())
+    std::memcpy(out.raw(), static_cast<const char*>(t.raw()) + s.begin * row_bytes, out.nbytes());
+  return out;
+}
+
+void combine_gradients(const std::vector<Var>& params, Communicator& comm, int64_t shard,
+                       int64_t total) {
+  int64_t n = 0;
+  for (const Var& p : params) n += p.value().numel();
+  std::vector<float> flat(static_cast<size_t>(n), 0.0f);
+  const float weight = static_cast<float>(shard) / static_cast<float>(total);
+  int64_t at = 0;
+  for (const Var& p : params) {
+    const int64_t k = p.value().numel();
+    if (p.grad().defined()) {
+      const float* g = p.grad().f32();
+      for (int64_t i = 0; i < k; ++i) flat[at + i] = g[i] * weight;
+    }
+    at += k;
+  }
+  comm.sum_in_rank_order(flat.data(), n);
+  // Which parameters have a gradient is the same on every rank (same model, non-empty shards).
+  at = 0;
+  for (const Var& p : params) {
+    const int64_t k = p.value().numel();
+    if (p.grad().defined())
+      std::memcpy(const_cast<Var&>(p).grad().f32(), flat.data() + at,
+                  static_cast<size_t>(k) * sizeof(float));
+    at += k;
+  }
+}
+
+void broadcast_buffers(Module& model, Communicator& comm) {
+  model.visit([](const std::string&, Var&) {},
+              [&](const std::string&, Tensor& b) { comm.broadcast(b.raw(), b.nbytes(), 0); });
+}
+
+uint64_t weights_hash(const std::vector<Var>& params) {
+  uint64_t h = 1469598103934665603ull;
+  for (const Var& p : params) {
+    const auto* bytes = static_cast<const unsigned char*>(p.value().raw());
+    for (size_t i = 0; i < p.value().nbytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+void check_same_weights(const std::vector<Var>& params, Communicator& comm, int64_t step) {
+  const std::vector<uint64_t> hashes = comm.all_gather(weights_hash(params));
+  for (size_t r = 1; r < hashes.size(); ++r)
+    CHIMERA_CHECK(hashes[r] == hashes[0], "data-parallel training: after step ", step,
+                  " the weights of rank ", r, " differ from rank 0's (hash ", hashes[r], " vs ",
+                  hashes[0], "); the ranks must run the same build, flags and thread count");
+}
+
+}  // namespace chimera

@@ -3,6 +3,7 @@
 // rank 0 alone writes, and a resumed two-rank run ends bit-identical to an uninterrupted one.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "engine/io/atomic_file.h"
+#include "harness/log/jsonl.h"
 #include "test_util.h"
 #include "train/parallel/data_parallel.h"
 #include "train/trainer/checkpoint.h"
@@ -128,6 +130,42 @@ TEST(DataParallelMpi, TwoRanksAreDeterministicAndResumeBitIdentically) {
   run("c", "--epochs 1 --save-checkpoint");
   run("c", "--epochs 2 --save-checkpoint --resume " + d + "/c.safetensors");
   expect_same(weights(dir.path / "a.safetensors"), weights(dir.path / "c.safetensors"));
+}
+
+std::vector<double> batch_losses(const fs::path& log) {
+  std::vector<double> out;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    const Json r = Json::parse(line);
+    if (r.value("record_type", "") == "batch") out.push_back(r["loss"].get<double>());
+  }
+  return out;
+}
+
+// With --sync-batchnorm two ranks compute what one process computes on the whole batch, to float
+// rounding: the batch statistics and their gradients span both shards, the gradients are the
+// global batch's mean. (fp32: in the quantized modes the activations' per-tensor scale is each
+// shard's own absmax, so they differ more; see the README.)
+TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
+  test::TempDir dir("chimera_mpi_sync_bn");
+  const std::string d = dir.path.string();
+  const std::string base = "train-resnet --dataset synthetic --mode fp32_baseline --epochs 1 "
+                           "--max-batches 6 --eval-max-batches 1 --threads 1 --no-progress ";
+  const test::CliResult two =
+      test::run_command(mpirun(2, base + "--sync-batchnorm --log-jsonl " + d + "/two.jsonl"));
+  ASSERT_EQ(two.code, 0) << two.out;
+  const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one.jsonl");
+  ASSERT_EQ(one.code, 0) << one.out;
+  const std::vector<double> a = batch_losses(dir.path / "two.jsonl"), b = batch_losses(dir.path / "one.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << "step " << i + 1;
+  // Without it each rank normalises its own shard: a different computation.
+  const test::CliResult per_rank =
+      test::run_command(mpirun(2, base + "--log-jsonl " + d + "/per_rank.jsonl"));
+  ASSERT_EQ(per_rank.code, 0) << per_rank.out;
+  EXPECT_GT(std::abs(batch_losses(dir.path / "per_rank.jsonl")[0] - b[0]), 1e-4);
 }
 #endif
 

@@ -34,19 +34,26 @@ void for_planes_by_channel(int64_t n, int64_t c, int64_t plane, F f) {
 // rounded to float, and the variance sum adds float squares (x - mean)^2 in double, then is
 // rounded to float. Quantized networks amplify one-ulp differences here (a BatchNorm output
 // that is exactly zero in torch decides a ReLU), so the float steps follow torch exactly.
-void batch_stats(const Tensor& x, std::vector<float>& mean, std::vector<float>& var_sum) {
+// With `across` set, the sums (and the count) are those of every process's batch; returns the
+// count the statistics are over.
+int64_t batch_stats(const Tensor& x, std::vector<float>& mean, std::vector<float>& var_sum,
+                    const std::function<void(double*, int64_t)>& across) {
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
-  const double count = static_cast<double>(n * plane);
   const float* px = x.f32();
-  std::vector<double> s(c, 0.0), sq(c, 0.0);
+  std::vector<double> s(c + 1, 0.0), sq(c + 1, 0.0);
   for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
     s[ch] += sum_f64(plane, px + (i * c + ch) * plane);
   });
+  s[c] = static_cast<double>(n * plane);
+  if (across) across(s.data(), c + 1);
+  const double count = s[c];
   for (int64_t ch = 0; ch < c; ++ch) mean[ch] = static_cast<float>(s[ch] / count);
   for_planes_by_channel(n, c, plane, [&](int64_t i, int64_t ch) {
     sq[ch] += sum_sq_dev_f64(plane, px + (i * c + ch) * plane, mean[ch]);
   });
+  if (across) across(sq.data(), c);
   for (int64_t ch = 0; ch < c; ++ch) var_sum[ch] = static_cast<float>(sq[ch]);
+  return static_cast<int64_t>(count);
 }
 
 }  // namespace
@@ -105,7 +112,7 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
                 "batch_norm2d: expected input [batch, channels, height, width], got ",
                 shape_str(x.shape()));
   const int64_t n = x.shape()[0], c = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
-  const int64_t count = n * plane;
+  int64_t count = n * plane;  // of every process's batch when synchronised
   check_channel_tensor("weight", weight.value(), c);
   check_channel_tensor("bias", bias.value(), c);
   check_channel_tensor("running_mean", state.running_mean, c);
@@ -122,7 +129,7 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
                   "batch_norm2d: training needs more than one value per channel, got input ",
                   shape_str(x.shape()));
     std::vector<float> var_sum(c);
-    batch_stats(x.value(), mean, var_sum);
+    count = batch_stats(x.value(), mean, var_sum, state.sum_stats);
     float* rm = state.running_mean.f32();
     float* rv = state.running_var.f32();
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -148,7 +155,8 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
 
   return make_op(
       "batch_norm2d", std::move(y), {x, weight, bias},
-      [x, weight, bias, training, mean, invstd, n, c, plane](const Tensor& g) {
+      [x, weight, bias, training, mean, invstd, n, c, plane, count,
+       sum_grads = training ? state.sum_grads : nullptr](const Tensor& g) {
         const float* pg = g.f32();
         const float* px = x.value().f32();
         const float* pw = weight.value().f32();
@@ -163,13 +171,23 @@ Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormStat
         });
         for (int64_t ch = 0; ch < c; ++ch) sum_g_xhat[ch] *= invstd[ch];
         if (x.requires_grad()) {
+          // Synchronised: dx needs the sums over every process's batch; this layer's own
+          // parameter gradients keep this batch's (the trainer combines those).
+          std::vector<double> all_g = sum_g, all_g_xhat = sum_g_xhat;
+          if (sum_grads) {
+            std::vector<double> both(all_g);
+            both.insert(both.end(), all_g_xhat.begin(), all_g_xhat.end());
+            sum_grads(both.data(), 2 * c);
+            std::copy(both.begin(), both.begin() + c, all_g.begin());
+            std::copy(both.begin() + c, both.end(), all_g_xhat.begin());
+          }
           // Per channel constants, then float arithmetic per element as torch's CPU kernel does.
-          const double count = static_cast<double>(n * plane);
+          const double m = static_cast<double>(count);
           std::vector<float> mean_f(c), g_mean(c), k(c), gain(c);
           for (int64_t ch = 0; ch < c; ++ch) {
             mean_f[ch] = static_cast<float>(mean[ch]);
-            g_mean[ch] = training ? static_cast<float>(sum_g[ch] / count) : 0.0f;
-            k[ch] = training ? static_cast<float>(sum_g_xhat[ch] * invstd[ch] / count) : 0.0f;
+            g_mean[ch] = training ? static_cast<float>(all_g[ch] / m) : 0.0f;
+            k[ch] = training ? static_cast<float>(all_g_xhat[ch] * invstd[ch] / m) : 0.0f;
             gain[ch] = static_cast<float>(invstd[ch] * pw[ch]);
           }
           Tensor dx = Tensor::empty(x.shape());

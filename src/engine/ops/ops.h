@@ -2,6 +2,8 @@
 // side by side in the file named in its comment; shapes are given as [dims].
 #pragma once
 
+#include <functional>
+
 #include <vector>
 
 #include <optional>
@@ -44,6 +46,13 @@ Var conv2d(const Var& x, const Var& w, const std::optional<Var>& b, const Conv2d
 // Evaluation: normalise with the running statistics, which stay as they are.
 struct BatchNormState {
   Tensor running_mean, running_var, num_batches_tracked;
+  // Synchronised batch normalisation (data parallelism, set by the trainer): when set, training
+  // normalises with the statistics of every process's batch together. sum_stats adds per-channel
+  // sums (the values, then the squared deviations, each with the count last) over the
+  // processes, in place; sum_grads does the same for the backward's sums of the gradient and
+  // of gradient * xhat, each process weighted by its share of the global loss and the result
+  // rescaled to this process's loss. Unset: this batch alone.
+  std::function<void(double* sums, int64_t n)> sum_stats, sum_grads;
 };
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
                  bool training, double momentum = 0.1, double eps = 1e-5);

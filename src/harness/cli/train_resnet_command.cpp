@@ -18,6 +18,8 @@ static void register_train_resnet(CLI::App& app) {
   cmd->add_option("--checkpoint-every", r.checkpoint_every, "also checkpoint every N epochs")
       ->capture_default_str();
   cmd->add_option("--resume", r.resume, "continue the run saved in this checkpoint");
+  cmd->add_flag("--sync-batchnorm", r.sync_batchnorm,
+                "under mpirun: batch-norm statistics over every rank's shard (default: per rank)");
   cmd->callback([] {
     apply_shared_train_flags(a);
     const std::unique_ptr<Communicator> comm = launched_communicator();

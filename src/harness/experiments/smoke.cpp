@@ -29,7 +29,7 @@ void run_smoke(const SmokeOptions& options, std::ostream& out) {
 
   JsonlWriter log = options.log_jsonl.empty() ? JsonlWriter() : JsonlWriter(options.log_jsonl, false);
   const RecordContext ctx{"run_smoke-seed-7", "run_smoke", "chimera", seed, seed,
-                          config.optimizer.lr};
+                          config.optimizer.lr, "chimera21", std::nullopt};
   for (int64_t step = 1; step <= steps; ++step) {
     optimizer.zero_grad();
     const Var loss = mse_loss(layer.forward(Var(x)), target);

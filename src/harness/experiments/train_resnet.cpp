@@ -232,6 +232,7 @@ std::string checkpoint_path_for(const TrainResnetArgs& args) {
 TrainResnetResult train_resnet(const TrainResnetArgs& args, std::ostream& console) {
   TrainSettings settings = settings_from(args);
   settings.comm = args.comm;
+  settings.sync_batchnorm = args.sync_batchnorm;
   // With several ranks, rank 0 alone speaks and writes; the others train silently.
   const bool lead = !args.comm || args.comm->rank() == 0;
   std::ostringstream silent;

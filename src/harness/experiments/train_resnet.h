@@ -53,6 +53,7 @@ struct TrainResnetArgs {
   // Data-parallel training (mpirun): every rank trains its shard of each batch; rank 0 alone
   // prints, logs and writes checkpoints. Null: one process. Not owned.
   Communicator* comm = nullptr;
+  bool sync_batchnorm = false;  // with comm: batch statistics over all ranks (else per rank)
 };
 
 // Wall time of the training steps (forward, backward, optimizer, controller; the records

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/error.h"
+#include "model/layers/batch_norm2d.h"
 
 namespace chimera {
 
@@ -49,6 +50,29 @@ void combine_gradients(const std::vector<Var>& params, Communicator& comm, int64
                   static_cast<size_t>(k) * sizeof(float));
     at += k;
   }
+}
+
+namespace {
+
+void for_each_batch_norm(Module& m, const std::function<void(BatchNorm2d&)>& f) {
+  if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) f(*bn);
+  m.visit_children([&](const std::string&, Module& child) { for_each_batch_norm(child, f); });
+}
+
+}  // namespace
+
+void sync_batch_norm(Module& model, Communicator& comm, int64_t shard, int64_t total) {
+  const double share = static_cast<double>(shard) / static_cast<double>(total);
+  for_each_batch_norm(model, [&](BatchNorm2d& bn) {
+    bn.state.sum_stats = [&comm](double* sums, int64_t n) { comm.sum_in_rank_order(sums, n); };
+    // Each rank's gradient is of its shard's mean loss: weighted by its share of the global
+    // batch, summed, and brought back to this rank's scale.
+    bn.state.sum_grads = [&comm, share](double* sums, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) sums[i] *= share;
+      comm.sum_in_rank_order(sums, n);
+      for (int64_t i = 0; i < n; ++i) sums[i] /= share;
+    };
+  });
 }
 
 void broadcast_buffers(Module& model, Communicator& comm) {

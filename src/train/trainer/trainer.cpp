@@ -59,6 +59,7 @@ void Trainer::run(const CifarData& data, TrainObserver& observer) {
                       comm.size(), " ranks leaves rank ", comm.rank(),
                       " none; use a batch size of at least the number of ranks");
         const std::vector<Var> params = model_->parameters();
+        if (settings_.sync_batchnorm) sync_batch_norm(*model_, comm, shard.size(), n);
         r = train_step(*model_, *optimizer_, rows_of(batch->images, shard),
                        rows_of(batch->labels, shard),
                        [&] { combine_gradients(params, comm, shard.size(), n); });

@@ -39,6 +39,7 @@ struct TrainSettings {
   // rank trains alone. Not owned.
   Communicator* comm = nullptr;
   int64_t check_weights_every = 50;  // steps between the cross-rank weight comparisons
+  bool sync_batchnorm = false;       // batch statistics over all ranks' shards (data_parallel.h)
 };
 
 struct BatchEvent {

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: install what is missing, build, run ctest; then the
-# same suite again on a second build with AddressSanitizer and UndefinedBehaviorSanitizer
-# (build-asan/), where any report fails the test that caused it.
+# The whole test suite on a fresh machine: install what is missing, build, run ctest.
+# CHIMERA_SANITIZERS=1: then the same suite again on a second build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (build-asan/), where any report fails the test that caused it.
 # Golden files come from CHIMERA_GOLDEN_DIR (default ../shared/golden).
-# CHIMERA_SKIP_SANITIZERS=1 runs the first pass only (a quick local check; CI runs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
 (cd build && ctest --output-on-failure -j2 "$@")
 
-if [ "${CHIMERA_SKIP_SANITIZERS:-0}" != 1 ]; then
+if [ "${CHIMERA_SANITIZERS:-0}" = 1 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHIMERA_SANITIZE=ON \
     > build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
   rm -f build-asan.configure.log

@@ -167,6 +167,38 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
   ASSERT_EQ(per_rank.code, 0) << per_rank.out;
   EXPECT_GT(std::abs(batch_losses(dir.path / "per_rank.jsonl")[0] - b[0]), 1e-4);
 }
+
+std::vector<double> step_losses(const fs::path& log) {
+  std::vector<double> out;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    const Json r = Json::parse(line);
+    if (r.value("record_type", "") == "step") out.push_back(r["loss"].get<double>());
+  }
+  return out;
+}
+
+// The language model has no batch statistics and takes one activation scale per token, so two
+// ranks compute what one does to float rounding in every mode, ternary included.
+TEST(DataParallelMpi, LanguageModelTwoRanksMatchOneRank) {
+  test::TempDir dir("chimera_mpi_lm");
+  const std::string d = dir.path.string();
+  for (const std::string mode : {"fp32_baseline", "chimera"}) {
+    const std::string base = "train-lm --config " + std::string(CHIMERA_SOURCE_DIR) +
+                             "/configs/lm-tiny.yaml --steps 8 --no-progress --threads 1 --mode " +
+                             mode + " --checkpoint-dir " + d + " --out-dir " + d + " --run-name ";
+    const test::CliResult two = test::run_command(mpirun(2, base + "two" + mode));
+    ASSERT_EQ(two.code, 0) << two.out;
+    ASSERT_EQ(test::run_chimera(base + "one" + mode).code, 0);
+    const std::vector<double> a = step_losses(dir.path / ("two" + mode + ".jsonl"));
+    const std::vector<double> b = step_losses(dir.path / ("one" + mode + ".jsonl"));
+    ASSERT_EQ(a.size(), 8u);
+    ASSERT_EQ(b.size(), 8u);
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+  }
+}
 #endif
 
 }  // namespace

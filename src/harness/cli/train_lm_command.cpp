@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "harness/cli/commands.h"
+#include "harness/cli/ranks.h"
 #include "harness/experiments/train_lm.h"
 
 namespace chimera {
@@ -41,6 +42,8 @@ static void register_train_lm(CLI::App& app) {
       a.config_source = config_path;
     }
     a.progress = !no_progress;
+    const std::unique_ptr<Communicator> comm = launched_communicator();
+    a.comm = comm.get();
     train_lm(a, std::cout);
   });
 }

@@ -1,6 +1,7 @@
 #include "harness/experiments/train_lm.h"
 
 #include <filesystem>
+#include <sstream>
 
 #include "engine/io/atomic_file.h"
 
@@ -169,8 +170,13 @@ LmTrainSettings lm_settings_from(const TrainLmArgs& a) {
   return s;
 }
 
-TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& out) {
-  const LmTrainSettings settings = lm_settings_from(args);
+TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& console) {
+  LmTrainSettings settings = lm_settings_from(args);
+  settings.comm = args.comm;
+  // With several ranks, rank 0 alone speaks and writes; the others train silently.
+  const bool lead = !args.comm || args.comm->rank() == 0;
+  std::ostringstream silent;
+  std::ostream& out = lead ? console : silent;
   CHIMERA_CHECK(args.resume.empty() || std::filesystem::is_regular_file(args.resume),
                 "--resume: no checkpoint at '", args.resume, "'");
   LmTrainer trainer(settings);
@@ -192,11 +198,11 @@ TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& out) {
 
   TrainLmResult result;
   const std::string run = lm_run_name(args);
-  require_writable_folder(args.out_dir, "--out-dir");
+  if (lead) require_writable_folder(args.out_dir, "--out-dir");
   result.log_path = args.log_jsonl.empty()
                         ? (std::filesystem::path(args.out_dir) / (run + ".jsonl")).string()
                         : args.log_jsonl;
-  JsonlWriter log(result.log_path, !args.resume.empty());
+  JsonlWriter log = lead ? JsonlWriter(result.log_path, !args.resume.empty()) : JsonlWriter();
   const std::string mode = model_mode_name(settings.model.mode);
   const Json identity = {{"run_id", run},
                          {"script", "train_lm"},
@@ -212,16 +218,17 @@ TrainLmResult train_lm(const TrainLmArgs& args, std::ostream& out) {
                                       {"validation_bytes", corpus.validation.size()}}},
                           {"config", config_to_json(args.config)},
                           {"arguments", arguments_json(args)}};
-  require_writable_folder(args.checkpoint_dir, "--checkpoint-dir");
+  if (lead) require_writable_folder(args.checkpoint_dir, "--checkpoint-dir");
   auto save = [&](const Json& metrics) {
-    Json meta = meta_base;
-    meta["metrics"] = metrics;
     result.checkpoint_path =
         (std::filesystem::path(args.checkpoint_dir) / (run + ".safetensors")).string();
+    if (!lead) return;
+    Json meta = meta_base;
+    meta["metrics"] = metrics;
     save_checkpoint(result.checkpoint_path, trainer.checkpoint(meta));
   };
   std::unique_ptr<Progress> progress;
-  if (args.progress) progress = std::make_unique<Progress>(stderr, 1, settings.steps);
+  if (args.progress && lead) progress = std::make_unique<Progress>(stderr, 1, settings.steps);
   LmRecorder recorder(identity, log, out, progress.get(), trainer.controller().target_zero_ratio(),
                       args.checkpoint_every, [&](int64_t step) { save({{"step", step}}); });
   trainer.run(train_tokens, validation, recorder, args.stop_after);

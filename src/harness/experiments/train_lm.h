@@ -3,6 +3,8 @@
 // bit-identical, a progress line, --threads, seeds.
 #pragma once
 
+#include "train/parallel/communicator.h"
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -35,6 +37,9 @@ struct TrainLmArgs {
   int64_t stop_after = 0;  // end this invocation after this step of the schedule (0: at the end)
   std::string resume;
   bool progress = true;
+  // Data-parallel training (mpirun): every rank trains its rows of each batch; rank 0 alone
+  // prints, logs and writes checkpoints. Null: one process. Not owned.
+  Communicator* comm = nullptr;
 };
 
 struct TrainLmResult {

@@ -6,6 +6,7 @@
 
 #include "engine/ops/ops.h"
 #include "train/optim/clip_grad.h"
+#include "train/parallel/data_parallel.h"
 #include "train/trainer/lr_schedule.h"
 
 namespace chimera {
@@ -86,18 +87,37 @@ void LmTrainer::run(const std::vector<int64_t>& train_tokens,
     optimizer_->set_lr(lr);
     const TokenBatch batch = sample_batch(train_tokens, s.batch_size, s.model.context, s.seed, step);
     optimizer_->zero_grad();
-    const Var loss = cross_entropy(model_->forward(batch.ids), batch.targets);
+    // Data parallel: every rank samples the same global batch and trains on its rows of it.
+    const bool dp = s.comm && s.comm->size() > 1;
+    const Shard shard = dp ? shard_of(s.batch_size, s.comm->rank(), s.comm->size())
+                           : Shard{0, s.batch_size};
+    CHIMERA_CHECK(shard.size() > 0, "data-parallel training: a batch of ", s.batch_size,
+                  " windows leaves a rank none; use a batch size of at least the number of ranks");
+    const int64_t context = batch.ids.size(1);  // targets are [batch * context], row-major
+    const Var loss =
+        dp ? cross_entropy(model_->forward(rows_of(batch.ids, shard)),
+                           rows_of(batch.targets, {shard.begin * context, shard.end * context}))
+           : cross_entropy(model_->forward(batch.ids), batch.targets);
     backward(loss);
+    if (dp) combine_gradients(params_, *s.comm, shard.size(), s.batch_size);
     LmStepEvent e;
     e.grad_norm = clip_grad_norm(params_, s.grad_clip);
     optimizer_->step();
+    double mean_loss = loss.value().item();
+    if (dp) {
+      double sum = mean_loss * static_cast<double>(shard.size()) / static_cast<double>(s.batch_size);
+      s.comm->sum_in_rank_order(&sum, 1);
+      mean_loss = sum;
+      if ((step + 1) % s.check_weights_every == 0 || step + 1 == last)
+        check_same_weights(params_, *s.comm, step + 1);
+    }
     e.stats = model_->stats();
     if (controls() && (step + 1) % s.control_every == 0)
       e.control = apply_alpha_control(model_->quantized_layers(), controller_,
                                       e.stats.global_zero_ratio, s.controller_affects);
     steps_done_ = step + 1;
     e.step = steps_done_;
-    e.loss = loss.value().item();
+    e.loss = mean_loss;
     e.lr = lr;
     e.tokens = batch.targets.numel();
     e.seconds = seconds_since(t0);

@@ -5,6 +5,8 @@
 // records); the state to continue bit-identically goes into and comes out of a Checkpoint.
 #pragma once
 
+#include "train/parallel/communicator.h"
+
 #include <memory>
 #include <optional>
 #include <vector>
@@ -33,6 +35,10 @@ struct LmTrainSettings {
   int64_t control_every = 10;  // steps between controller steps (chimera mode)
   ControllerAffects controller_affects = ControllerAffects::alpha_target;
   uint64_t seed = 7;  // model initialisation and batches
+  // Data parallelism (train/parallel): this process trains its rows of every global batch;
+  // null or one rank trains alone. Not owned.
+  Communicator* comm = nullptr;
+  int64_t check_weights_every = 50;  // steps between the cross-rank weight comparisons
 
   void validate() const;  // errors name the setting
 };

@@ -8,7 +8,7 @@ BUILD_DIR="${1:-build}"
 PACKAGES=(g++ cmake ninja-build libopenblas-openmp-dev libdnnl-dev libyaml-cpp-dev
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
           libarchive-dev libssl-dev zlib1g-dev python3 python3-matplotlib
-          dataset-fashion-mnist fortunes libopenmpi-dev openmpi-bin)
+          dataset-fashion-mnist fortunes libopenmpi-dev openmpi-bin openssh-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

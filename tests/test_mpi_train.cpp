@@ -89,7 +89,8 @@ TEST(DataParallel, DifferentWeightsOnAnotherRankStopTheRun) {
 
 #ifdef CHIMERA_MPIRUN
 std::string mpirun(int ranks, const std::string& args) {
-  return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") +
+  return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+         "OMPI_MCA_btl_vader_single_copy_mechanism=none ") +
          CHIMERA_MPIRUN + " -np " + std::to_string(ranks) + " --oversubscribe " + CHIMERA_BINARY +
          " " + args;
 }

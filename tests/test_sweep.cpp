@@ -128,7 +128,8 @@ TEST(SweepMpi, TwoRankTaskFarmMatchesTheLocalSweep) {
   fs::create_directories(farm_dir.path / "runs" / blocked);
   fs::create_directories(local_dir.path / "runs" / blocked);
   const test::CliResult farm = test::run_command(
-      std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + CHIMERA_MPIRUN +
+      std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+         "OMPI_MCA_btl_vader_single_copy_mechanism=none ") + CHIMERA_MPIRUN +
       " -np 2 --oversubscribe " + CHIMERA_BINARY + " sweep " + grid + "--out " +
       farm_dir.path.string() + run);
   EXPECT_NE(farm.code, 0);

@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/ranks.h"
 #include "harness/log/utf8.h"
 
 int main(int argc, char** argv) {
@@ -27,11 +28,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const chimera::Error& e) {
-    std::fprintf(stderr, "chimera: error: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chimera: error: %s\n", e.what());
+    chimera::end_all_ranks_after_error();
     return 1;
   }
   return 0;

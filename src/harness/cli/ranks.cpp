@@ -25,4 +25,10 @@ std::unique_ptr<Communicator> launched_communicator() {
 #endif
 }
 
+void end_all_ranks_after_error() {
+#ifdef CHIMERA_WITH_MPI
+  MpiSession::get().abort_all(1);
+#endif
+}
+
 }  // namespace chimera

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -117,6 +119,15 @@ pid_t start_run(const std::string& program, const SweepRun& run, const fs::path&
   const pid_t pid = ::fork();
   CHIMERA_CHECK(pid >= 0, "sweep: cannot start a process for ", run.name);
   if (pid == 0) {
+    // Each run is a process of its own, not a rank of the sweep's MPI job (under mpirun the
+    // launcher's variables would make it try to join that job): they are removed.
+    std::vector<std::string> launcher;
+    for (char** e = environ; *e; ++e) {
+      const std::string var(*e);
+      for (const char* prefix : {"OMPI_", "PMIX_", "PMI_", "OPAL_", "SLURM_STEP_"})
+        if (var.rfind(prefix, 0) == 0) launcher.push_back(var.substr(0, var.find('=')));
+    }
+    for (const std::string& name : launcher) ::unsetenv(name.c_str());
     const int fd = ::open(console.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) _exit(126);
     ::dup2(fd, 1);

@@ -35,6 +35,10 @@ MpiSession::MpiSession() {
   MPI_Comm_free(&local);
 }
 
+void MpiSession::abort_all(int code) const {
+  if (active_ && size_ > 1) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
 MpiSession::~MpiSession() {
   if (active_) MPI_Finalize();
 }

@@ -14,6 +14,8 @@ class MpiSession {
   int rank() const { return rank_; }
   int size() const { return size_; }
   int ranks_on_this_node() const { return local_size_; }
+  // MPI_Abort over every rank when MPI is active with more than one; otherwise nothing.
+  void abort_all(int code) const;
   ~MpiSession();
 
  private:

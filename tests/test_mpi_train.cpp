@@ -34,6 +34,7 @@ class SimulatedPair : public Communicator {
   void sum_in_rank_order(double* data, int64_t n) override {
     for (int64_t i = 0; i < n; ++i) data[i] += other_[i];
   }
+  void max(float*, int64_t) override {}
   void broadcast(void*, size_t, int) override {}
   std::vector<uint64_t> all_gather(uint64_t value) override {
     return rank_ == 0 ? std::vector<uint64_t>{value, other_hash_}
@@ -145,28 +146,33 @@ std::vector<double> batch_losses(const fs::path& log) {
 }
 
 // With --sync-batchnorm two ranks compute what one process computes on the whole batch, to float
-// rounding: the batch statistics and their gradients span both shards, the gradients are the
-// global batch's mean. (fp32: in the quantized modes the activations' per-tensor scale is each
-// shard's own absmax, so they differ more; see the README.)
+// rounding: the batch statistics and their gradients span both shards, the ternary layers'
+// activation scale is the global batch's absmax, the gradients are the global batch's mean.
 TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
   test::TempDir dir("chimera_mpi_sync_bn");
   const std::string d = dir.path.string();
-  const std::string base = "train-resnet --dataset synthetic --mode fp32_baseline --epochs 1 "
-                           "--max-batches 6 --eval-max-batches 1 --threads 1 --no-progress ";
-  const test::CliResult two =
-      test::run_command(mpirun(2, base + "--sync-batchnorm --log-jsonl " + d + "/two.jsonl"));
-  ASSERT_EQ(two.code, 0) << two.out;
-  const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one.jsonl");
-  ASSERT_EQ(one.code, 0) << one.out;
-  const std::vector<double> a = batch_losses(dir.path / "two.jsonl"), b = batch_losses(dir.path / "one.jsonl");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), 6u);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << "step " << i + 1;
-  // Without it each rank normalises its own shard: a different computation.
-  const test::CliResult per_rank =
-      test::run_command(mpirun(2, base + "--log-jsonl " + d + "/per_rank.jsonl"));
-  ASSERT_EQ(per_rank.code, 0) << per_rank.out;
-  EXPECT_GT(std::abs(batch_losses(dir.path / "per_rank.jsonl")[0] - b[0]), 1e-4);
+  for (const std::string mode : {"fp32_baseline", "chimera"}) {
+    const std::string base = "train-resnet --dataset synthetic --mode " + mode +
+                             " --epochs 1 --max-batches 6 --eval-max-batches 1 --threads 1 "
+                             "--no-progress ";
+    const test::CliResult two = test::run_command(
+        mpirun(2, base + "--sync-batchnorm --log-jsonl " + d + "/two" + mode + ".jsonl"));
+    ASSERT_EQ(two.code, 0) << two.out;
+    const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one" + mode + ".jsonl");
+    ASSERT_EQ(one.code, 0) << one.out;
+    const std::vector<double> a = batch_losses(dir.path / ("two" + mode + ".jsonl"));
+    const std::vector<double> b = batch_losses(dir.path / ("one" + mode + ".jsonl"));
+    ASSERT_EQ(a.size(), 6u);
+    ASSERT_EQ(b.size(), 6u);
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+    // Without it each rank normalises and scales its own shard: a different computation.
+    const test::CliResult per_rank = test::run_command(
+        mpirun(2, base + "--log-jsonl " + d + "/per_rank" + mode + ".jsonl"));
+    ASSERT_EQ(per_rank.code, 0) << per_rank.out;
+    EXPECT_GT(std::abs(batch_losses(dir.path / ("per_rank" + mode + ".jsonl"))[0] - b[0]), 1e-4)
+        << mode;
+  }
 }
 
 std::vector<double> step_losses(const fs::path& log) {

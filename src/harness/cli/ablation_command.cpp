@@ -21,7 +21,7 @@ static void register_ablation(CLI::App& app) {
       "the main job: fp32_baseline, strict_bitnet and chimera on real images (default "
       "Fashion-MNIST), exported, timed and tabulated");
   cmd->add_flag("--full", a.full,
-                "the full schedule: every training image, augmentation, 30 cosine epochs "
+                "the full schedule: every training image, augmentation, 15 cosine epochs "
                 "(default: 3 epochs of about 20,000 images, no augmentation)");
   cmd->add_option("--dataset", a.dataset, "fashion-mnist (default) | cifar10 | synthetic");
   cmd->add_option("--dataset-root", a.dataset_root, "default: the dataset's usual place");

@@ -27,7 +27,7 @@ AblationArgs short_ablation() {
 
 AblationArgs full_ablation() {
   AblationArgs a = short_ablation();
-  a.base.epochs = 30;
+  a.base.epochs = 15;  // fp32 passes 93 % on Fashion-MNIST by then (measured, README)
   a.base.max_batches = 0;  // the whole training set every epoch
   a.base.augment = true;
   a.out_dir = "outputs/ablation_full";

@@ -34,6 +34,11 @@ void MpiCommunicator::sum_in_rank_order(double* data, int64_t n) {
   sum_ordered(data, n, size(), MPI_DOUBLE);
 }
 
+void MpiCommunicator::max(float* data, int64_t n) {
+  CHIMERA_CHECK(n <= INT_MAX, "data-parallel max of ", n, " values is beyond one MPI message");
+  MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_MAX, MPI_COMM_WORLD);
+}
+
 void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
   CHIMERA_CHECK(bytes <= INT_MAX, "broadcast of ", bytes, " bytes is beyond one MPI message");
   MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD);

@@ -15,6 +15,7 @@ class MpiCommunicator : public Communicator {
   // here: MPI_Allreduce may pick its own order, and then the bits could differ between runs.
   void sum_in_rank_order(float* data, int64_t n) override;
   void sum_in_rank_order(double* data, int64_t n) override;
+  void max(float* data, int64_t n) override;
   void broadcast(void* data, size_t bytes, int root) override;
   std::vector<uint64_t> all_gather(uint64_t value) override;
 

@@ -52,13 +52,20 @@ void BitLayerOptions::validate() const {
 
 float activation_beta(const Tensor& x, double eps_beta) {
   CHIMERA_CHECK(x.numel() > 0, "cannot quantize an empty activation tensor");
-  // Same float32 steps as the reference: amax / 127, then + eps_beta.
-  return abs_max_f32(x.numel(), x.f32()) / 127.0f + static_cast<float>(eps_beta);
+  return beta_from_absmax(abs_max_f32(x.numel(), x.f32()), eps_beta);
+}
+
+float beta_from_absmax(float amax, double eps_beta) {
+  return amax / 127.0f + static_cast<float>(eps_beta);
 }
 
 QuantizedActivations quantize_activations(const Tensor& x, double eps_beta) {
+  return quantize_activations_with_beta(x, activation_beta(x, eps_beta));
+}
+
+QuantizedActivations quantize_activations_with_beta(const Tensor& x, float beta) {
   QuantizedActivations out;
-  out.beta = activation_beta(x, eps_beta);
+  out.beta = beta;
   out.codes = Tensor::empty(x.shape(), DType::i8);
   quantize_i8(x.numel(), x.f32(), out.beta, out.codes.data<int8_t>());
   return out;
@@ -75,7 +82,7 @@ QuantizedActivations quantize_activations_by_row(const Tensor& x, int64_t rows, 
   int8_t* pc = out.codes.data<int8_t>();
   parallel_for(rows, width, [&](int64_t r) {
     // The per-tensor rule on one row.
-    const float beta = abs_max_f32(width, px + r * width) / 127.0f + static_cast<float>(eps_beta);
+    const float beta = beta_from_absmax(abs_max_f32(width, px + r * width), eps_beta);
     out.row_betas[r] = beta;
     quantize_i8(width, px + r * width, beta, pc + r * width);
   });

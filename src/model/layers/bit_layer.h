@@ -66,6 +66,11 @@ struct QuantizedActivations {
 QuantizedActivations quantize_activations(const Tensor& x, double eps_beta);
 QuantizedActivations quantize_activations_by_row(const Tensor& x, int64_t rows, double eps_beta);
 float activation_beta(const Tensor& x, double eps_beta);  // the beta alone
+// The reference's float32 steps from an absmax: amax / 127, then + eps_beta.
+float beta_from_absmax(float amax, double eps_beta);
+// With the scale given (beta = amax / 127 + eps_beta from an absmax taken elsewhere, e.g. over
+// every process's batch in data-parallel training).
+QuantizedActivations quantize_activations_with_beta(const Tensor& x, float beta);
 
 // The ternary weight actually used by a forward: int8 codes q, the scale gamma, the alpha that
 // produced them, and the clip factor (ste_clip < 1 shrinks the used weight to clip * q).

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "engine/kernels/quantize_i8.h"
 #include "model/quant/packed_ternary.h"
 
 namespace chimera {
@@ -58,6 +59,10 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
     act.beta = activation_beta(x.value(), quant.options.eps_beta);
   else if (by_row)
     act = quantize_activations_by_row(x.value(), out_shape[0], quant.options.eps_beta);
+  else if (sync_activation_max && train)
+    act = quantize_activations_with_beta(
+        x.value(), beta_from_absmax(sync_activation_max(abs_max_f32(x.numel(), x.value().f32())),
+                                    quant.options.eps_beta));
   else
     act = quantize_activations(x.value(), quant.options.eps_beta);
   QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);

@@ -41,6 +41,10 @@ class TernaryLayer : public Module {
   Var weight_master;
   std::optional<Var> bias;
   TernaryWeightState quant;
+  // Data parallelism (set by the trainer with --sync-batchnorm): maps this process's activation
+  // absmax to the largest over every process's batch, so the per-tensor activation scale is the
+  // global batch's. Unset: this batch's own.
+  std::function<float(float)> sync_activation_max;
 
  protected:
   TernaryLayer(Init init, const BitLayerOptions& options);

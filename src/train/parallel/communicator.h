@@ -18,6 +18,8 @@ class Communicator {
   // the same bits, and the same run twice gives the same result.
   virtual void sum_in_rank_order(float* data, int64_t n) = 0;
   virtual void sum_in_rank_order(double* data, int64_t n) = 0;
+  // Element-wise maximum over the ranks (exact in any order).
+  virtual void max(float* data, int64_t n) = 0;
   // Root's bytes to every rank.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   // Every rank's value, in rank order.

@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "model/layers/batch_norm2d.h"
+#include "model/layers/ternary_layer.h"
 
 namespace chimera {
 
@@ -54,24 +55,33 @@ void combine_gradients(const std::vector<Var>& params, Communicator& comm, int64
 
 namespace {
 
-void for_each_batch_norm(Module& m, const std::function<void(BatchNorm2d&)>& f) {
-  if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) f(*bn);
-  m.visit_children([&](const std::string&, Module& child) { for_each_batch_norm(child, f); });
+void for_each_module(Module& m, const std::function<void(Module&)>& f) {
+  f(m);
+  m.visit_children([&](const std::string&, Module& child) { for_each_module(child, f); });
 }
 
 }  // namespace
 
 void sync_batch_norm(Module& model, Communicator& comm, int64_t shard, int64_t total) {
   const double share = static_cast<double>(shard) / static_cast<double>(total);
-  for_each_batch_norm(model, [&](BatchNorm2d& bn) {
-    bn.state.sum_stats = [&comm](double* sums, int64_t n) { comm.sum_in_rank_order(sums, n); };
+  for_each_module(model, [&](Module& m) {
+    auto* bn = dynamic_cast<BatchNorm2d*>(&m);
+    if (!bn) return;
+    bn->state.sum_stats = [&comm](double* sums, int64_t n) { comm.sum_in_rank_order(sums, n); };
     // Each rank's gradient is of its shard's mean loss: weighted by its share of the global
     // batch, summed, and brought back to this rank's scale.
-    bn.state.sum_grads = [&comm, share](double* sums, int64_t n) {
+    bn->state.sum_grads = [&comm, share](double* sums, int64_t n) {
       for (int64_t i = 0; i < n; ++i) sums[i] *= share;
       comm.sum_in_rank_order(sums, n);
       for (int64_t i = 0; i < n; ++i) sums[i] /= share;
     };
+  });
+  for_each_module(model, [&](Module& m) {
+    if (auto* t = dynamic_cast<TernaryLayer*>(&m))
+      t->sync_activation_max = [&comm](float local) {
+        comm.max(&local, 1);
+        return local;
+      };
   });
 }
 

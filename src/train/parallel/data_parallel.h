@@ -31,8 +31,9 @@ void combine_gradients(const std::vector<Var>& params, Communicator& comm, int64
 
 // Synchronised batch normalisation for the coming step (--sync-batchnorm): every BatchNorm2d in
 // `model` normalises with the statistics of all ranks' shards together, and its backward uses
-// the gradient sums of the global batch (this rank holding `shard` of `total` examples), so N
-// ranks compute what one process would on the whole batch, to float rounding.
+// the gradient sums of the global batch (this rank holding `shard` of `total` examples); the
+// ternary layers' per-tensor activation scale is the global batch's absmax too. So N ranks
+// compute what one process would on the whole batch, to float rounding.
 void sync_batch_norm(Module& model, Communicator& comm, int64_t shard, int64_t total);
 
 // Rank 0's buffers (batch-norm running statistics) to every rank.

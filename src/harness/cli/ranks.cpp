@@ -25,6 +25,13 @@ std::unique_ptr<Communicator> launched_communicator() {
 #endif
 }
 
+double communication_seconds(const Communicator* comm) {
+#ifdef CHIMERA_WITH_MPI
+  if (const auto* mpi = dynamic_cast<const MpiCommunicator*>(comm)) return mpi->seconds();
+#endif
+  return 0.0;
+}
+
 void end_all_ranks_after_error() {
 #ifdef CHIMERA_WITH_MPI
   MpiSession::get().abort_all(1);

@@ -12,6 +12,9 @@ namespace chimera {
 // Null when this process runs alone (no launcher, or one rank).
 std::unique_ptr<Communicator> launched_communicator();
 
+// Seconds this process spent communicating with the other ranks (0 without MPI).
+double communication_seconds(const Communicator* comm);
+
 // After an error on one rank of several: ends every rank (MPI_Abort), since the others may be
 // waiting for this one in a collective and would wait forever. Does nothing otherwise.
 void end_all_ranks_after_error();

@@ -27,6 +27,13 @@ static void register_train_resnet(CLI::App& app) {
     const TrainResnetResult result = train_resnet(a.run, std::cout);
     if (!result.checkpoint_path.empty() && (!comm || comm->rank() == 0))
       std::cout << "[resnet_cifar] checkpoint=" << result.checkpoint_path << std::endl;
+    if (comm && comm->rank() == 0) {
+      // Rank 0's time in MPI calls (waiting for slower ranks included) against its step time.
+      const double c = communication_seconds(comm.get()), t = result.timing.train_seconds;
+      std::cout << "[data_parallel] ranks=" << comm->size() << " train_seconds=" << t
+                << " communication_seconds=" << c << " communication_share=" << (t > 0 ? c / t : 0)
+                << std::endl;
+    }
   });
 }
 

@@ -18,9 +18,12 @@ class MpiCommunicator : public Communicator {
   void max(float* data, int64_t n) override;
   void broadcast(void* data, size_t bytes, int root) override;
   std::vector<uint64_t> all_gather(uint64_t value) override;
+  // Wall time spent inside MPI calls so far (waiting for the other ranks included).
+  double seconds() const { return seconds_; }
 
  private:
   const MpiSession& session_;
+  double seconds_ = 0;
 };
 
 }  // namespace chimera

@@ -229,8 +229,10 @@ TEST(PackEntropy, SizeTracksEffectiveBits) {
 // ---- rANS edge cases ----
 
 TEST(PackEntropy, SingleSymbolTensorsTakeOnlyTheStateBytes) {
+  // 60,200 weights: within max_entropy_weights(4) = 69,632 (larger ones are refused, as the
+  // reader would refuse them: test_fuzz_finds).
   for (int8_t value : {-1, 0, 1}) {
-    Tensor codes({300, 301}, DType::i8);
+    Tensor codes({200, 301}, DType::i8);
     codes.fill(value);
     const PackedTernary p = pack_ternary(codes, 1.0f, PackFormat::entropy);
     TernaryFreqs expected{};
@@ -242,13 +244,13 @@ TEST(PackEntropy, SingleSymbolTensorsTakeOnlyTheStateBytes) {
 }
 
 TEST(PackEntropy, OneRareWeightGetsFrequencyOneAndRoundTrips) {
-  Tensor codes({1024, 1024}, DType::i8);
-  codes.data<int8_t>()[123457] = -1;
+  Tensor codes({256, 256}, DType::i8);
+  codes.data<int8_t>()[12345] = -1;
   const PackedTernary p = pack_ternary(codes, 1.0f, PackFormat::entropy);
   EXPECT_EQ(p.header.freq, (TernaryFreqs{1, kRansTotal - 1, 0}));
   EXPECT_TRUE(test::all_equal(unpack_codes(p), codes));
-  // About 16 bits for the rare weight plus 2^20 * log2(65536 / 65535) ~ 23 bits, plus 4 bytes.
-  EXPECT_LE(p.payload.size(), 12u);
+  // About 16 bits for the rare weight plus 2^16 * log2(65536 / 65535) ~ 1.4 bits, plus 4 bytes.
+  EXPECT_LE(p.payload.size(), 8u);
 }
 
 TEST(PackEntropy, QuantizedFrequenciesSumTo2To16AndKeepEveryPresentSymbol) {

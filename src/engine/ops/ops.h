@@ -52,7 +52,7 @@ struct BatchNormState {
   // processes, in place; sum_grads does the same for the backward's sums of the gradient and
   // of gradient * xhat, each process weighted by its share of the global loss and the result
   // rescaled to this process's loss. Unset: this batch alone.
-  std::function<void(double* sums, int64_t n)> sum_stats, sum_grads;
+  std::function<void(double* sums, int64_t n)> sum_stats = nullptr, sum_grads = nullptr;
 };
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
                  bool training, double momentum = 0.1, double eps = 1e-5);

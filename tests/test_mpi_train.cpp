@@ -134,13 +134,14 @@ TEST(DataParallelMpi, TwoRanksAreDeterministicAndResumeBitIdentically) {
   expect_same(weights(dir.path / "a.safetensors"), weights(dir.path / "c.safetensors"));
 }
 
-std::vector<double> batch_losses(const fs::path& log) {
+// The "loss" of every record of `type` ("batch": ResNet, "step": the language model), in order.
+std::vector<double> losses(const fs::path& log, const std::string& type) {
   std::vector<double> out;
   std::ifstream in(log);
   std::string line;
   while (std::getline(in, line)) {
     const Json r = Json::parse(line);
-    if (r.value("record_type", "") == "batch") out.push_back(r["loss"].get<double>());
+    if (r.value("record_type", "") == type) out.push_back(r["loss"].get<double>());
   }
   return out;
 }
@@ -160,8 +161,8 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
     ASSERT_EQ(two.code, 0) << two.out;
     const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one" + mode + ".jsonl");
     ASSERT_EQ(one.code, 0) << one.out;
-    const std::vector<double> a = batch_losses(dir.path / ("two" + mode + ".jsonl"));
-    const std::vector<double> b = batch_losses(dir.path / ("one" + mode + ".jsonl"));
+    const std::vector<double> a = losses(dir.path / ("two" + mode + ".jsonl"), "batch");
+    const std::vector<double> b = losses(dir.path / ("one" + mode + ".jsonl"), "batch");
     ASSERT_EQ(a.size(), 6u);
     ASSERT_EQ(b.size(), 6u);
     for (size_t i = 0; i < a.size(); ++i)
@@ -170,21 +171,11 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
     const test::CliResult per_rank = test::run_command(
         mpirun(2, base + "--log-jsonl " + d + "/per_rank" + mode + ".jsonl"));
     ASSERT_EQ(per_rank.code, 0) << per_rank.out;
-    EXPECT_GT(std::abs(batch_losses(dir.path / ("per_rank" + mode + ".jsonl"))[0] - b[0]), 1e-4)
+    EXPECT_GT(std::abs(losses(dir.path / ("per_rank" + mode + ".jsonl"), "batch")[0] - b[0]), 1e-4)
         << mode;
   }
 }
 
-std::vector<double> step_losses(const fs::path& log) {
-  std::vector<double> out;
-  std::ifstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    const Json r = Json::parse(line);
-    if (r.value("record_type", "") == "step") out.push_back(r["loss"].get<double>());
-  }
-  return out;
-}
 
 // The language model has no batch statistics and takes one activation scale per token, so two
 // ranks compute what one does to float rounding in every mode, ternary included.
@@ -198,8 +189,8 @@ TEST(DataParallelMpi, LanguageModelTwoRanksMatchOneRank) {
     const test::CliResult two = test::run_command(mpirun(2, base + "two" + mode));
     ASSERT_EQ(two.code, 0) << two.out;
     ASSERT_EQ(test::run_chimera(base + "one" + mode).code, 0);
-    const std::vector<double> a = step_losses(dir.path / ("two" + mode + ".jsonl"));
-    const std::vector<double> b = step_losses(dir.path / ("one" + mode + ".jsonl"));
+    const std::vector<double> a = losses(dir.path / ("two" + mode + ".jsonl"), "step");
+    const std::vector<double> b = losses(dir.path / ("one" + mode + ".jsonl"), "step");
     ASSERT_EQ(a.size(), 8u);
     ASSERT_EQ(b.size(), 8u);
     for (size_t i = 0; i < a.size(); ++i)

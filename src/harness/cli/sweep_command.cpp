@@ -42,16 +42,11 @@ static void register_sweep(CLI::App& app) {
 #ifdef CHIMERA_WITH_MPI
     // Under mpirun with more than one rank: the task farm; rank 0 reports.
     const MpiSession& mpi = MpiSession::get();
-    if (mpi.size() > 1) {
-      const SweepResult r = run_sweep_farm(a, std::cout, mpi);
-      CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",
-                    r.status_path, " (the others finished; run the sweep again to retry only those)");
-      return;
-    }
+    const SweepResult r = mpi.size() > 1 ? run_sweep_farm(a, std::cout, mpi) : run_sweep(a, std::cout);
 #else
     launched_communicator();  // an error under mpirun with several ranks
-#endif
     const SweepResult r = run_sweep(a, std::cout);
+#endif
     CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",
                   r.status_path, " (the others finished; run the sweep again to retry only those)");
   });

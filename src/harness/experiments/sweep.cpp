@@ -187,15 +187,16 @@ RunOutcome outcome_of(const SweepRun& r, const fs::path& dir, int wstatus, doubl
   return o;
 }
 
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
 void print_outcome(std::ostream& out, const SweepRun& r, const RunOutcome& o) {
   out << "[sweep] run=" << r.name << " status=" << (o.exit_code ? "failed" : "finished");
   if (o.exit_code) out << " exit_code=" << o.exit_code << " error=\"" << o.error << "\"";
   out << std::endl;
 }
-
-using Clock = std::chrono::steady_clock;
-
-}  // namespace
 
 RunOutcome execute_run(const std::string& program, const SweepRun& run, const std::string& runs_dir) {
   const fs::path dir(runs_dir);

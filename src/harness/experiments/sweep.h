@@ -79,6 +79,8 @@ SweepPlan plan_sweep(const SweepArgs& args, int threads_per_run);
 // Runs one configuration as a process of `program` and waits for it; writes its .done marker
 // when it exits 0.
 RunOutcome execute_run(const std::string& program, const SweepRun& run, const std::string& runs_dir);
+// The console line of a finished run: "[sweep] run=NAME status=finished|failed ...".
+void print_outcome(std::ostream& out, const SweepRun& run, const RunOutcome& outcome);
 // sweep.jsonl, merged.jsonl and the report from every run's outcome (nullopt: skipped as done).
 SweepResult finish_sweep(const SweepArgs& args, const SweepPlan& plan,
                          const std::vector<RunOutcome>& outcomes, std::ostream& out);

@@ -71,10 +71,7 @@ SweepResult run_sweep_farm(const SweepArgs& args, std::ostream& out, const MpiSe
   auto finished = [&](int index, const RunOutcome& o) {
     std::lock_guard<std::mutex> g(lock);
     outcomes[index] = o;
-    out << "[sweep] run=" << plan.runs[index].name
-        << " status=" << (o.exit_code ? "failed" : "finished");
-    if (o.exit_code) out << " exit_code=" << o.exit_code << " error=\"" << o.error << "\"";
-    out << std::endl;
+    print_outcome(out, plan.runs[index], o);
   };
   // Rank 0 runs configurations too, from a thread, while this one answers the other ranks.
   std::thread own([&] {

@@ -355,7 +355,7 @@ const ConvCase kIsaCases[] = {
 // Bit patterns, so that -0 / +0 and NaN payloads count.
 std::vector<uint32_t> bits(const std::vector<float>& v) {
   std::vector<uint32_t> b(v.size());
-  std::memcpy(b.data(), v.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(b.data(), v.data(), v.size() * sizeof(float));  // never null
   return b;
 }
 

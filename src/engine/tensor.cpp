@@ -1,6 +1,7 @@
 #include "engine/tensor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -139,6 +140,21 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   t.dtype_ = dtype;
   t.numel_ = shape_numel(t.shape_);
   t.storage_ = allocate(t.nbytes(), false);
+  return t;
+}
+
+Tensor Tensor::from_external(void* data, Shape shape, DType dtype, std::shared_ptr<void> owner) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  t.numel_ = shape_numel(t.shape_);
+  CHIMERA_CHECK(data != nullptr || t.numel_ == 0, "from_external: null data for ",
+                shape_str(t.shape_));
+  CHIMERA_CHECK(reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0,
+                "from_external: data not aligned to its ", dtype_size(dtype), "-byte elements");
+  // The aliasing constructor: `owner`'s lifetime, `data`'s address. An empty array may have no
+  // data at all, and a tensor without storage counts as undefined: it gets a block of its own.
+  t.storage_ = data != nullptr ? std::shared_ptr<void>(std::move(owner), data) : allocate(0, true);
   return t;
 }
 

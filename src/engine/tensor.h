@@ -41,6 +41,11 @@ class Tensor {
   static Tensor scalar(float value);  // 0-d f32
   static Tensor from_vector(Shape shape, const std::vector<float>& values);
   static Tensor zeros_like(const Tensor& other) { return Tensor(other.shape(), other.dtype()); }
+  // A tensor over memory someone else owns (a NumPy array for the Python module): no copy;
+  // `owner` is kept alive as long as any tensor shares the storage. `data` must be aligned to
+  // the element size; the kernels never assume more of a tensor's data (their aligned loads
+  // are on their own buffers), so the 64-byte alignment of allocated tensors is a speed choice.
+  static Tensor from_external(void* data, Shape shape, DType dtype, std::shared_ptr<void> owner);
 
   bool defined() const { return storage_ != nullptr; }
   // True when no other tensor shares this storage (so it may be taken over instead of copied).

@@ -16,6 +16,7 @@ static void register_ablation(CLI::App& app) {
     int threads = 0;
   };
   static Args a;
+  a = Args{};
   auto* cmd = app.add_subcommand(
       "ablation",
       "the main job: fp32_baseline, strict_bitnet and chimera on real images (default "

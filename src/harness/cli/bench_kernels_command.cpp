@@ -13,6 +13,7 @@ static void register_bench(CLI::App& app) {
     KernelBenchOptions options;
   };
   static Args args;
+  args = Args{};
   CLI::App& bench = command_group(app, "bench", "benchmarks (timings, not tests)");
   auto* cmd = bench.add_subcommand(
       "kernels",

@@ -25,6 +25,7 @@ static void register_bench_resnet(CLI::App& app) {
     std::string one;  // internal: measure one mode in this process
   };
   static Args a;
+  a = Args{};
   CLI::App& bench = command_group(app, "bench", "benchmarks (timings, not tests)");
   auto* cmd = bench.add_subcommand(
       "resnet", "ResNet-20 train/eval images per second and peak memory, per mode");

@@ -8,6 +8,7 @@ namespace chimera {
 
 static void register_cifar_ablation(CLI::App& app) {
   static TrainCliArgs a;
+  a = TrainCliArgs{};
   a.run.log_jsonl = "outputs/cifar_ablation.jsonl";
   a.run.controller_affects = "alpha_override";
   auto* cmd = app.add_subcommand(

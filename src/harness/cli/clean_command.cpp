@@ -11,6 +11,7 @@ static void register_clean(CLI::App& app) {
     std::string folder = ".";
   };
   static Args a;
+  a = Args{};
   auto* cmd = app.add_subcommand(
       "clean",
       "remove what runs wrote under <folder>/outputs (logs, checkpoints, model files, tables); "

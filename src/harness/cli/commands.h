@@ -1,5 +1,7 @@
 // The chimera program's subcommands. Each lives in its own <name>_command.cpp and registers
 // itself with a static CommandRegistration, so adding a command touches no shared file.
+// A command's flags bind to static variables that its register function resets to their
+// defaults, so one process may build the app and run commands many times (the Python module).
 #pragma once
 
 #include <CLI/CLI.hpp>

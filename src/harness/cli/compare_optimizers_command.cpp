@@ -8,6 +8,7 @@ namespace chimera {
 
 static void register_compare_optimizers(CLI::App& app) {
   static OptimizerStressFlags flags;
+  flags = OptimizerStressFlags{};
   auto* cmd = app.add_subcommand(
       "compare-optimizers",
       "Adam and six Chimera21 variants from the same weights on one stress problem");

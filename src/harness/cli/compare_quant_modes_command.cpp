@@ -16,6 +16,7 @@ static void register_compare_quant_modes(CLI::App& app) {
     CLI::Option *steps_opt, *seeds_opt, *batch_opt, *in_opt, *out_opt, *lr_opt, *grad_opt;
   };
   static Args args;
+  args = Args{};
   auto* cmd = app.add_subcommand(
       "compare-quant-modes",
       "strict_bitnet vs chimera BitLinear on the same data and init, Chimera21, per-mode summary");

@@ -16,6 +16,7 @@ static void register_eval(CLI::App& app) {
     int64_t max_windows = 0;
   };
   static Args a;
+  a = Args{};
   auto* cmd =
       app.add_subcommand("eval", "evaluate a checkpoint or an exported model on the test split");
   cmd->add_option("--checkpoint", a.eval.checkpoint, "a checkpoint or a state dict in safetensors");

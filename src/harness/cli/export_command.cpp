@@ -11,6 +11,7 @@ static void register_export(CLI::App& app) {
     bool json = false;
   };
   static Args a;
+  a = Args{};
   auto* cmd = app.add_subcommand(
       "export", "write a checkpoint as a deployable model file with packed ternary weights");
   cmd->add_option("--checkpoint", a.exp.checkpoint, "a checkpoint or a state dict in safetensors")

@@ -7,8 +7,11 @@ namespace chimera {
 
 static void register_generate(CLI::App& app) {
   static GenerateArgs a;
+  a = GenerateArgs{};
   static int threads = 0;
+  threads = 0;
   static bool json = false;
+  json = false;
   auto* cmd = app.add_subcommand(
       "generate", "continue a prompt with a trained language model (train-lm checkpoint or model file)");
   cmd->add_option("--checkpoint", a.checkpoint, "a checkpoint written by chimera train-lm");

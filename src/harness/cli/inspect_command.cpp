@@ -11,6 +11,7 @@ static void register_inspect(CLI::App& app) {
     bool json = false;
   };
   static Args a;
+  a = Args{};
   auto* cmd = app.add_subcommand(
       "inspect", "show a model file's tensors, effective and actual bits, sizes and compression");
   cmd->add_option("model", a.model, "a model file from `chimera export`")->required();

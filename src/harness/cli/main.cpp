@@ -5,15 +5,13 @@
 #include <string>
 
 #include "engine/error.h"
-#include "harness/cli/commands.h"
+#include "harness/cli/run_cli.h"
 #include "harness/cli/ranks.h"
 #include "harness/log/utf8.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Chimera: ternary-weight neural networks (optimizer, quantizer, integer execution)"};
-  app.set_version_flag("--version", std::string("chimera ") + CHIMERA_VERSION);
-  app.require_subcommand(1);
-  chimera::register_commands(app);
+  const std::unique_ptr<CLI::App> app_holder = chimera::make_cli_app();
+  CLI::App& app = *app_holder;
   // A file-size limit (ulimit -f) would otherwise kill us with SIGXFSZ mid-write; ignored, the
   // write fails with EFBIG and becomes an ordinary error that leaves the previous file intact.
   std::signal(SIGXFSZ, SIG_IGN);

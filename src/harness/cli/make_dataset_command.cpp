@@ -13,6 +13,7 @@ static void register_make_dataset(CLI::App& app) {
     uint64_t seed = 0;
   };
   static Args args;
+  args = Args{};
   auto* cmd = app.add_subcommand("make-dataset", "write a generated dataset to disk");
   cmd->require_subcommand(1);
   auto* shapes = cmd->add_subcommand(

@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #ifdef CHIMERA_WITH_MPI
 #include "harness/mpi/mpi_communicator.h"
+#include "harness/mpi/sweep_farm.h"
 #endif
 
 namespace chimera {
@@ -23,6 +24,16 @@ std::unique_ptr<Communicator> launched_communicator() {
                 "openmpi-bin, then build again)");
   return nullptr;
 #endif
+}
+
+SweepResult run_launched_sweep(const SweepArgs& args, std::ostream& out) {
+#ifdef CHIMERA_WITH_MPI
+  const MpiSession& mpi = MpiSession::get();
+  if (mpi.size() > 1) return run_sweep_farm(args, out, mpi);
+#else
+  launched_communicator();  // an error under mpirun with several ranks
+#endif
+  return run_sweep(args, out);
 }
 
 double communication_seconds(const Communicator* comm) {

@@ -4,13 +4,19 @@
 #pragma once
 
 #include <memory>
+#include <ostream>
 
+#include "harness/experiments/sweep.h"
 #include "train/parallel/communicator.h"
 
 namespace chimera {
 
 // Null when this process runs alone (no launcher, or one rank).
 std::unique_ptr<Communicator> launched_communicator();
+
+// A sweep as this launch runs it: under mpirun with several ranks the MPI task farm (rank 0
+// reports), else every configuration from this process.
+SweepResult run_launched_sweep(const SweepArgs& args, std::ostream& out);
 
 // Seconds this process spent communicating with the other ranks (0 without MPI).
 double communication_seconds(const Communicator* comm);

@@ -7,6 +7,7 @@ namespace chimera {
 
 static void register_report(CLI::App& app) {
   static ReportArgs a;
+  a = ReportArgs{};
   auto* cmd = app.add_subcommand(
       "report", "training logs (JSONL, ours or the reference's) to DIR/index.html with figures");
   cmd->add_option("logs", a.logs, "one or more JSONL logs")->required();

@@ -11,6 +11,7 @@ static void register_smoke(CLI::App& app) {
     std::string config_path, log_jsonl;
   };
   static Args args;
+  args = Args{};
   auto* cmd = app.add_subcommand("smoke", "BitLinear 8->4 smoke run: Chimera21, 8 steps, seed 7");
   add_threads_option(*cmd, args.threads);
   cmd->add_option("--config", args.config_path,

@@ -8,6 +8,7 @@ namespace chimera {
 
 static void register_stress_suite(CLI::App& app) {
   static OptimizerStressFlags flags(stress_suite_defaults());
+  flags = OptimizerStressFlags(stress_suite_defaults());
   auto* cmd = app.add_subcommand(
       "stress-suite", "compare-optimizers on all four stress problems into one JSONL log");
   flags.add_to(*cmd);

@@ -8,9 +8,6 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/ranks.h"
 #include "harness/experiments/sweep.h"
-#ifdef CHIMERA_WITH_MPI
-#include "harness/mpi/sweep_farm.h"
-#endif
 
 namespace chimera {
 
@@ -24,6 +21,7 @@ static std::string own_program() {
 
 static void register_sweep(CLI::App& app) {
   static SweepArgs a;
+  a = SweepArgs{};
   auto* cmd = app.add_subcommand(
       "sweep",
       "run a command over a grid of flag values (`--grid 'mode=strict_bitnet,chimera seed=1,2' "
@@ -39,14 +37,7 @@ static void register_sweep(CLI::App& app) {
   cmd->add_option("command", a.command, "after --: the subcommand and its flags")->required();
   cmd->callback([] {
     a.program = own_program();
-#ifdef CHIMERA_WITH_MPI
-    // Under mpirun with more than one rank: the task farm; rank 0 reports.
-    const MpiSession& mpi = MpiSession::get();
-    const SweepResult r = mpi.size() > 1 ? run_sweep_farm(a, std::cout, mpi) : run_sweep(a, std::cout);
-#else
-    launched_communicator();  // an error under mpirun with several ranks
-    const SweepResult r = run_sweep(a, std::cout);
-#endif
+    const SweepResult r = run_launched_sweep(a, std::cout);
     CHIMERA_CHECK(r.failed == 0, "sweep: ", r.failed, " configuration(s) failed; see ",
                   r.status_path, " (the others finished; run the sweep again to retry only those)");
   });

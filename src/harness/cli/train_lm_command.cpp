@@ -8,9 +8,13 @@ namespace chimera {
 
 static void register_train_lm(CLI::App& app) {
   static TrainLmArgs a;
+  a = TrainLmArgs{};
   static std::string config_path;
+  config_path.clear();
   static int threads = 0;
+  threads = 0;
   static bool no_progress = false;
+  no_progress = false;
   auto* cmd = app.add_subcommand(
       "train-lm", "train a BitNet-style transformer language model on English text (byte tokens)");
   cmd->add_option("--config", config_path,

@@ -8,6 +8,7 @@ namespace chimera {
 
 static void register_train_resnet(CLI::App& app) {
   static TrainCliArgs a;
+  a = TrainCliArgs{};
   TrainResnetArgs& r = a.run;
   auto* cmd = app.add_subcommand("train-resnet", "train the CIFAR ResNet-20 (SPEC §5)");
   add_shared_train_flags(*cmd, a);

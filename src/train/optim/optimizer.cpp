@@ -38,6 +38,13 @@ void Optimizer::set_lr(double lr) {
   for (Group& group : groups_) group.lr = lr;
 }
 
+void Optimizer::set_group_lr(int64_t group, double lr) {
+  CHIMERA_CHECK(group >= 0 && group < static_cast<int64_t>(groups_.size()), "group index ", group,
+                " out of range: the optimizer has ", groups_.size(), " groups");
+  CHIMERA_CHECK(lr >= 0, "lr must be >= 0, got ", lr);
+  groups_[static_cast<size_t>(group)].lr = lr;
+}
+
 double Optimizer::lr() const {
   return groups_.front().lr;
 }

@@ -60,6 +60,7 @@ class Optimizer {
   void zero_grad();  // every parameter back to "no gradient"
 
   void set_lr(double lr);  // every group
+  void set_group_lr(int64_t group, double lr);  // one group (a schedule per group, as in torch)
   double lr() const;       // the first group's
   const std::vector<Group>& groups() const { return groups_; }
   int64_t num_params() const { return static_cast<int64_t>(states_.size()); }

@@ -62,3 +62,10 @@ foreach(py ${CHIMERA_PYTEST_FILES})
   set_tests_properties(python.${name} PROPERTIES ENVIRONMENT
     "PYTHONPATH=${CHIMERA_PYTHON_DIR};CHIMERA_BINARY=$<TARGET_FILE:chimera>;CHIMERA_DEFAULT_GOLDEN_DIR=${CHIMERA_GOLDEN_DIR};CHIMERA_SOURCE_DIR=${CMAKE_SOURCE_DIR};OMP_WAIT_POLICY=passive")
 endforeach()
+
+# The README's Python example stays runnable: a few steps of it.
+add_test(NAME python.example_quickstart
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/examples/quickstart.py --max-batches 3
+                 --out ${CMAKE_BINARY_DIR}/example_quickstart)
+set_tests_properties(python.example_quickstart PROPERTIES ENVIRONMENT
+  "PYTHONPATH=${CHIMERA_PYTHON_DIR};OMP_WAIT_POLICY=passive")

@@ -8,7 +8,8 @@ BUILD_DIR="${1:-build}"
 PACKAGES=(g++ cmake ninja-build libopenblas-openmp-dev libdnnl-dev libyaml-cpp-dev
           nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
           libarchive-dev libssl-dev zlib1g-dev python3 python3-matplotlib
-          dataset-fashion-mnist fortunes libopenmpi-dev openmpi-bin openssh-client)
+          dataset-fashion-mnist fortunes libopenmpi-dev openmpi-bin openssh-client
+          pybind11-dev python3-dev python3-numpy python3-pytest python3-torch)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,6 +29,13 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$BUILD_DIR.con
   { cat "$BUILD_DIR.configure.log"; exit 1; }
 rm -f "$BUILD_DIR.configure.log"
 ninja -C "$BUILD_DIR"
+
+# Debian's python3 finds this build's Python module (`import chimera`) through a .pth file in
+# its site folder for /usr/local; `cmake --install build` installs the module for good instead.
+if [ "$(id -u)" -eq 0 ] && [ -d "$BUILD_DIR/python/chimera" ] && [ -x /usr/bin/python3 ]; then
+  SITE="$(/usr/bin/python3 -c 'import sys; print(f"/usr/local/lib/python{sys.version_info.major}.{sys.version_info.minor}/dist-packages")')"
+  mkdir -p "$SITE" && echo "$(cd "$BUILD_DIR" && pwd)/python" > "$SITE/chimera-build.pth"
+fi
 
 # llama.cpp's prebuilt CPU library, through the npm package node-llama-cpp (pinned; it loads
 # offline), for the test that runs our GGUF export in llama.cpp (tests/llama_cpp/). Outside the

@@ -31,7 +31,7 @@ def steady(records):
 def runs(tmp_path_factory):
     """The same run twice: through the program, and through the module (in its own folder)."""
     import os
-    binary = os.environ["CHIMERA_BINARY"]
+    binary = os.path.abspath(os.environ["CHIMERA_BINARY"])
     cli_dir, py_dir = tmp_path_factory.mktemp("cli"), tmp_path_factory.mktemp("py")
     cli(binary, "train-resnet", *chimera._flags(TRAIN), "--log-jsonl", "records.jsonl",
         "--no-progress", cwd=cli_dir)

@@ -58,11 +58,8 @@ void bind_models(py::module_& m) {
           "stats",
           [](const PyModel& p) {
             const ModelStats s = p.resnet ? p.resnet->stats() : p.lm->stats();
-            py::dict d;
-            d["zero_ratio"] = s.global_zero_ratio;
-            d["plus_ratio"] = s.global_plus_ratio;
-            d["minus_ratio"] = s.global_minus_ratio;
-            d["effective_bits"] = s.global_effective_bits;
+            py::dict d = stats_dict({s.global_zero_ratio, s.global_plus_ratio,
+                                     s.global_minus_ratio, s.global_effective_bits});
             return d;
           },
           "Shares of zeros, +1s and -1s over every ternary weight and their entropy (bits).");

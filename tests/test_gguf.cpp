@@ -298,15 +298,43 @@ TEST(GgufImport, FilesThisBuildCannotRunAreClearErrors) {
             }).find("has 100 tokens"),
             std::string::npos);
   EXPECT_NE(error_for([](GgufFile& f) {
-              GgufTensor& t = *const_cast<GgufTensor*>(f.tensor("blk.0.attn_q.weight"));
-              const uint16_t h = float_to_half(0.5f);
-              std::memcpy(t.data.data() + 64, &h, 2);  // the first block's scale only
-            }).find("different scales"),
-            std::string::npos);
-  EXPECT_NE(error_for([](GgufFile& f) {
               f.tensors.erase(f.tensors.begin() + 3);
             }).find("no tensor"),
             std::string::npos);
+}
+
+// Blocks with their own scales (llama-quantize of a float model picks each block's absmax):
+// the model runs as float with the dequantized weights, code x block scale, exactly.
+TEST(GgufImport, BlocksWithTheirOwnScalesRunAsTheDequantizedFloatModel) {
+  TransformerOptions o;
+  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 4, o.ffn_dim = 256, o.context = 16;
+  o.mode = ModelMode::chimera;
+  Rng rng(5);
+  TransformerLM model(o, rng);
+  GgufFile f = transformer_lm_to_gguf(model, GgmlType::tq2_0, "m");
+  GgufTensor& q = *const_cast<GgufTensor*>(f.tensor("blk.0.attn_q.weight"));
+  const uint16_t half = float_to_half(0.5f);
+  std::memcpy(q.data.data() + 64, &half, 2);  // the first block's scale only
+  Tensor codes({256, 256}, DType::i8);
+  std::vector<float> scales;
+  unpack_tq2_0(q.data, 256, 256, codes.data<int8_t>(), scales);
+  ASSERT_EQ(scales.size(), 256u);
+  ASSERT_EQ(scales[0], 0.5f);
+  ASSERT_NE(scales[1], 0.5f);
+
+  const std::unique_ptr<TransformerLM> loaded = transformer_lm_from_gguf(f, "blocks.gguf");
+  EXPECT_TRUE(loaded->quantized_layers().empty());  // a float model
+  const Tensor& w = loaded->layers[0]->attention.wq.plain->weight.value();
+  for (int64_t i = 0; i < w.numel(); ++i)
+    ASSERT_EQ(w.f32()[i], scales[i / 256] * static_cast<float>(codes.data<int8_t>()[i])) << i;
+  // Another projection keeps its one scale, dequantized the same way.
+  const GgufTensor& k = *f.tensor("blk.0.attn_k.weight");
+  Tensor kcodes({256, 256}, DType::i8);
+  std::vector<float> kscales;
+  unpack_tq2_0(k.data, 256, 256, kcodes.data<int8_t>(), kscales);
+  const Tensor& wk = loaded->layers[0]->attention.wk.plain->weight.value();
+  for (int64_t i = 0; i < wk.numel(); ++i)
+    ASSERT_EQ(wk.f32()[i], kscales[0] * static_cast<float>(kcodes.data<int8_t>()[i])) << i;
 }
 
 }  // namespace

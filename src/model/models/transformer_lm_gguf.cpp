@@ -1,6 +1,7 @@
 #include "model/models/transformer_lm_gguf.h"
 
 #include <cstring>
+#include <map>
 #include <optional>
 
 #include "engine/half.h"
@@ -189,6 +190,52 @@ void read_floats(const GgufTensor& t, Tensor& dst, const std::string& source) {
   }
 }
 
+// A TQ2_0 / TQ1_0 projection decoded: codes [rows, cols] and one scale per block of 256.
+struct TernaryBlocks {
+  Tensor codes;
+  std::vector<float> scales;
+  // The tensor's one scale when every block with a nonzero code carries the same (all-zero
+  // blocks may carry any); empty when they differ.
+  std::optional<float> uniform_scale;
+  bool uniform = true;
+};
+
+TernaryBlocks decode_ternary(const GgufTensor& t, const std::string& name,
+                             const std::string& source) {
+  CHIMERA_CHECK(t.dims.size() == 2 && t.dims[0] <= (uint64_t{1} << 24) &&
+                    t.dims[1] <= (uint64_t{1} << 24),
+                "GGUF '", source, "': tensor '", name, "' is not a plausible matrix");
+  const auto rows = static_cast<int64_t>(t.dims[1]), cols = static_cast<int64_t>(t.dims[0]);
+  TernaryBlocks d;
+  d.codes = Tensor({rows, cols}, DType::i8);
+  try {
+    if (t.type == GgmlType::tq2_0)
+      unpack_tq2_0(t.data, rows, cols, d.codes.data<int8_t>(), d.scales);
+    else
+      unpack_tq1_0(t.data, rows, cols, d.codes.data<int8_t>(), d.scales);
+  } catch (const Error& e) {
+    CHIMERA_FAIL("GGUF '", source, "': tensor '", name, "': ", e.what());
+  }
+  const int8_t* c = d.codes.data<int8_t>();
+  for (size_t b = 0; b < d.scales.size(); ++b) {
+    bool zero = true;
+    for (int64_t i = 0; i < kTq2Block && zero; ++i) zero = c[b * kTq2Block + i] == 0;
+    if (zero) continue;
+    if (d.uniform_scale && *d.uniform_scale != d.scales[b]) d.uniform = false;
+    d.uniform_scale = d.scales[b];
+  }
+  if (!d.uniform) d.uniform_scale.reset();
+  return d;
+}
+
+// The names of a block's seven projections.
+std::vector<std::string> projection_names(int64_t block) {
+  const std::string p = "blk." + std::to_string(block) + ".";
+  return {p + "attn_q.weight",   p + "attn_k.weight",  p + "attn_v.weight",
+          p + "attn_output.weight", p + "ffn_gate.weight", p + "ffn_up.weight",
+          p + "ffn_down.weight"};
+}
+
 }  // namespace
 
 std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
@@ -228,6 +275,25 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
   CHIMERA_CHECK(q0 != nullptr, "GGUF '", source, "': no tensor 'blk.0.attn_q.weight'");
   o.mode = q0->type == GgmlType::tq2_0 || q0->type == GgmlType::tq1_0 ? ModelMode::chimera
                                                                       : ModelMode::fp32_baseline;
+  // Ternary projections run on the integer kernels with one scale per tensor (what BitNet
+  // models and our export have). A file whose blocks carry different scales (llama-quantize
+  // of a float model gives each block of 256 its own absmax) becomes a float model of the
+  // dequantized weights, code x block scale: the file's exact values, at float speed.
+  std::map<std::string, TernaryBlocks> ternary;
+  if (o.mode == ModelMode::chimera) {
+    CHIMERA_CHECK(o.layers <= 4096, "GGUF '", source, "': implausible block count");
+    for (int64_t i = 0; i < o.layers; ++i)
+      for (const std::string& name : projection_names(i)) {
+        const GgufTensor* t = f.tensor(name);
+        CHIMERA_CHECK(t != nullptr, "GGUF '", source, "': no tensor '", name, "'");
+        CHIMERA_CHECK(t->type == GgmlType::tq2_0 || t->type == GgmlType::tq1_0, "GGUF '", source,
+                      "': tensor '", name, "' is ", ggml_type_name(t->type),
+                      "; a ternary model needs every projection in TQ2_0 or TQ1_0");
+        TernaryBlocks d = decode_ternary(*t, name, source);
+        if (!d.uniform) o.mode = ModelMode::fp32_baseline;
+        ternary.emplace(name, std::move(d));
+      }
+  }
   try {
     o.validate();
   } catch (const Error& e) {
@@ -244,34 +310,19 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
     const Shape shape = layer.plain ? layer.plain->weight.shape() : layer.ternary->weight_master.shape();
     const GgufTensor& t = need_tensor(
         f, name, {static_cast<uint64_t>(shape[1]), static_cast<uint64_t>(shape[0])}, source);
-    if (layer.plain) return read_floats(t, layer.plain->weight.value(), source);
-    CHIMERA_CHECK(t.type == GgmlType::tq2_0 || t.type == GgmlType::tq1_0, "GGUF '", source,
-                  "': tensor '", name, "' is ", ggml_type_name(t.type),
-                  "; a ternary model needs every projection in TQ2_0 or TQ1_0");
+    const auto it = ternary.find(name);
+    if (it == ternary.end()) return read_floats(t, layer.plain->weight.value(), source);
+    const TernaryBlocks& d = it->second;
+    const int8_t* c = d.codes.data<int8_t>();
+    if (layer.plain) {  // blocks with their own scales: the dequantized weights
+      float* w = layer.plain->weight.value().f32();
+      for (int64_t i = 0; i < d.codes.numel(); ++i)
+        w[i] = d.scales[static_cast<size_t>(i / kTq2Block)] * static_cast<float>(c[i]);
+      return;
+    }
     QuantizedWeight q;
-    q.codes = Tensor(shape, DType::i8);
-    std::vector<float> scales;
-    try {
-      if (t.type == GgmlType::tq2_0)
-        unpack_tq2_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
-      else
-        unpack_tq1_0(t.data, shape[0], shape[1], q.codes.data<int8_t>(), scales);
-    } catch (const Error& e) {
-      CHIMERA_FAIL("GGUF '", source, "': tensor '", name, "': ", e.what());
-    }
-    // One scale per tensor: blocks whose codes are all zero may carry any.
-    const int8_t* c = q.codes.data<int8_t>();
-    std::optional<float> scale;
-    for (size_t b = 0; b < scales.size(); ++b) {
-      bool zero = true;
-      for (int64_t i = 0; i < kTq2Block && zero; ++i) zero = c[b * kTq2Block + i] == 0;
-      if (zero) continue;
-      CHIMERA_CHECK(!scale || *scale == scales[b], "GGUF '", source, "': tensor '", name,
-                    "' has blocks with different scales (", *scale, " and ", scales[b],
-                    "); this build runs one ternary scale per tensor");
-      scale = scales[b];
-    }
-    q.gamma = scale.value_or(1.0f);
+    q.codes = d.codes;
+    q.gamma = d.uniform_scale.value_or(1.0f);
     q.alpha = 0;
     layer.ternary->set_fixed_weight(q);
     for (int64_t i = 0; i < q.codes.numel(); ++i)
@@ -284,13 +335,14 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
                 b.attention_norm.weight.value(), source);
     read_floats(need_tensor(f, p + "ffn_norm.weight", {D}, source), b.ffn_norm.weight.value(),
                 source);
-    projection(p + "attn_q.weight", b.attention.wq);
-    projection(p + "attn_k.weight", b.attention.wk);
-    projection(p + "attn_v.weight", b.attention.wv);
-    projection(p + "attn_output.weight", b.attention.wo);
-    projection(p + "ffn_gate.weight", b.feed_forward.w1);
-    projection(p + "ffn_up.weight", *b.feed_forward.w3);
-    projection(p + "ffn_down.weight", b.feed_forward.w2);
+    const std::vector<std::string> names = projection_names(i);
+    projection(names[0], b.attention.wq);
+    projection(names[1], b.attention.wk);
+    projection(names[2], b.attention.wv);
+    projection(names[3], b.attention.wo);
+    projection(names[4], b.feed_forward.w1);
+    projection(names[5], *b.feed_forward.w3);
+    projection(names[6], b.feed_forward.w2);
   }
   model->eval();
   return model;

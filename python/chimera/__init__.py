@@ -15,7 +15,7 @@ import os as _os
 import tempfile as _tempfile
 
 from ._chimera import (  # noqa: F401  (the engine's API, re-exported)
-    Error, __version__,
+    Error, __version__, set_threads, threads,
     quantize_strict, quantize_threshold, ternary_stats, entropy_from_ratios, abs_stat,
     zero_ratio_for_entropy, TargetBitsController,
     Optimizer, Chimera21, Adam, AdamW, SGD,

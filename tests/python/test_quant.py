@@ -74,3 +74,13 @@ def test_errors_are_exceptions_with_the_engines_message():
     with pytest.raises(TypeError):
         chimera.quantize_strict("not an array", 1.0)
     assert issubclass(chimera.Error, RuntimeError)
+
+
+def test_thread_count_is_the_engines_and_a_bad_one_is_an_error():
+    before = chimera.threads()
+    chimera.set_threads(1)
+    assert chimera.threads() == 1
+    with pytest.raises(chimera.Error):
+        chimera.set_threads(0)
+    chimera.set_threads(before)
+    assert chimera.threads() == before

@@ -3,11 +3,13 @@
 // bytes with a half scale after every 64), and a language model written for llama.cpp's llama
 // architecture: names, shapes, metadata, tokens, weights that decode to the model's own.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <sstream>
 
 #include "engine/half.h"
 #include "engine/io/gguf.h"
@@ -335,6 +337,38 @@ TEST(GgufImport, BlocksWithTheirOwnScalesRunAsTheDequantizedFloatModel) {
   const Tensor& wk = loaded->layers[0]->attention.wk.plain->weight.value();
   for (int64_t i = 0; i < wk.numel(); ++i)
     ASSERT_EQ(wk.f32()[i], kscales[0] * static_cast<float>(kcodes.data<int8_t>()[i])) << i;
+}
+
+// `chimera bench lm` runs llama-bench's two tests on a GGUF file (timings are not checked here:
+// speed lives in benchmarks, never in tests) and refuses tests longer than the context.
+TEST(BenchLm, RunsPromptAndGenerationTestsOnAGgufFile) {
+  TransformerOptions o;
+  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 2, o.ffn_dim = 256, o.context = 16;
+  o.mode = ModelMode::chimera;
+  Rng rng(9);
+  TransformerLM model(o, rng);
+  test::TempDir dir("chimera_bench_lm");
+  const std::string path = (dir.path / "m.gguf").string();
+  write_gguf(path, transformer_lm_to_gguf(model, GgmlType::tq2_0, "m"));
+  const test::CliResult r = test::run_chimera("bench lm --model " + path +
+                                              " --prompt-tokens 16 --gen-tokens 8 --repetitions 2 "
+                                              "--threads 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("[bench_lm] cpu="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ternary=yes"), std::string::npos) << r.out;
+  std::vector<std::string> tests;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    const nlohmann::json j = nlohmann::json::parse(line);
+    tests.push_back(j.at("test"));
+    EXPECT_GT(j.at("tokens_per_s").get<double>(), 0.0);
+    EXPECT_EQ(j.at("repetitions"), 2);
+  }
+  EXPECT_EQ(tests, (std::vector<std::string>{"pp16", "tg8"}));
+  const test::CliResult too_long = test::run_chimera("bench lm --model " + path + " --prompt-tokens 17");
+  EXPECT_EQ(too_long.code, 1);
+  EXPECT_NE(too_long.out.find("context is 16"), std::string::npos) << too_long.out;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 
@@ -369,6 +370,65 @@ TEST(BenchLm, RunsPromptAndGenerationTestsOnAGgufFile) {
   const test::CliResult too_long = test::run_chimera("bench lm --model " + path + " --prompt-tokens 17");
   EXPECT_EQ(too_long.code, 1);
   EXPECT_NE(too_long.out.find("context is 16"), std::string::npos) << too_long.out;
+}
+
+// A file another writer made: llama.cpp's llama-quantize turned our gguf-f32 export of a small
+// trained model into TQ2_0 (tests/data/gguf/README.md: how). Beside it, our own TQ2_0 export of
+// the same checkpoint. Their codes and scales must be ours (TQ2_0 of values gamma * q is exact),
+// their embeddings the half-precision rounding of ours, and the two models must predict alike.
+TEST(GgufImport, ReadsATq2FileWrittenByLlamaQuantize) {
+  const std::filesystem::path dir = std::filesystem::path(CHIMERA_SOURCE_DIR) / "tests/data/gguf";
+  const GgufFile theirs = read_gguf((dir / "tiny256_llama_quantize_tq2_0.gguf").string());
+  const GgufFile ours = read_gguf((dir / "tiny256_chimera_tq2_0.gguf").string());
+  int projections = 0;
+  for (const GgufTensor& t : ours.tensors) {
+    SCOPED_TRACE(t.name);
+    const GgufTensor* u = theirs.tensor(t.name);
+    ASSERT_NE(u, nullptr);
+    ASSERT_EQ(u->dims, t.dims);
+    if (t.type == GgmlType::tq2_0) {
+      ASSERT_EQ(u->type, GgmlType::tq2_0);
+      const auto rows = static_cast<int64_t>(t.dims[1]), cols = static_cast<int64_t>(t.dims[0]);
+      Tensor a({rows, cols}, DType::i8), b({rows, cols}, DType::i8);
+      std::vector<float> sa, sb;
+      unpack_tq2_0(t.data, rows, cols, a.data<int8_t>(), sa);
+      unpack_tq2_0(u->data, rows, cols, b.data<int8_t>(), sb);
+      ASSERT_TRUE(test::all_equal(a, b));
+      for (size_t k = 0; k < sa.size(); ++k) {
+        bool zero = true;
+        for (int64_t i = 0; i < kTq2Block; ++i) zero = zero && a.data<int8_t>()[k * kTq2Block + i] == 0;
+        if (!zero) ASSERT_EQ(sa[k], sb[k]) << "block " << k;  // all-zero blocks: any scale
+      }
+      ++projections;
+    } else if (u->type == GgmlType::f16) {  // llama-quantize's --token-embedding-type f16 etc.
+      ASSERT_EQ(t.type, GgmlType::f32);
+      for (size_t i = 0; i < t.data.size() / 4; ++i) {
+        float x;
+        uint16_t h;
+        std::memcpy(&x, t.data.data() + 4 * i, 4);
+        std::memcpy(&h, u->data.data() + 2 * i, 2);
+        ASSERT_EQ(h, float_to_half(x)) << i;
+      }
+    } else {
+      ASSERT_EQ(u->type, t.type);
+      ASSERT_EQ(u->data, t.data);
+    }
+  }
+  EXPECT_EQ(projections, 7);
+  const auto a = transformer_lm_from_gguf(ours, "ours"), b = transformer_lm_from_gguf(theirs, "theirs");
+  ASSERT_EQ(b->quantized_layers().size(), 7u);  // ternary, on the integer kernels
+  const std::string text = "Q: What is the difference between a duck? A: One of its legs is both.";
+  Tensor ids({1, 64}, DType::i64);
+  for (int64_t i = 0; i < 64; ++i) ids.data<int64_t>()[i] = static_cast<uint8_t>(text[i]);
+  NoGradGuard no_grad;
+  const Tensor la = a->forward(ids).value(), lb = b->forward(ids).value();
+  int same = 0;
+  for (int64_t p = 0; p < 64; ++p) {
+    const float* x = la.f32() + p * 256;
+    const float* y = lb.f32() + p * 256;
+    same += std::max_element(x, x + 256) - x == std::max_element(y, y + 256) - y;
+  }
+  EXPECT_GE(same, 63) << "top-1 agreement " << same << "/64";
 }
 
 }  // namespace

@@ -91,6 +91,38 @@ std::string shape_name(int64_t M, int64_t N, int64_t K) {
 
 // ---------------------------------------------------------------- ISA selection
 
+
+// gemm_f32 takes sgemv for a single row or column (M or N = 1): every transposition and stride
+// against a double-precision loop, with alpha, beta and C's row stride in play.
+TEST(GemmF32, SingleRowsAndColumnsMatchTheNaiveProductForEveryTransposition) {
+  Rng rng(21);
+  for (const auto& [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5}, {6, 1, 9},
+                                {1, 1, 4}, {3, 5, 2}}) {
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        SCOPED_TRACE(testing::Message() << M << "x" << N << "x" << K << " ta=" << ta << " tb=" << tb);
+        const int64_t lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 3, ldc = N + 1;
+        std::vector<float> a((ta ? K : M) * lda), b((tb ? N : K) * ldb), c(M * ldc);
+        for (auto* v : {&a, &b, &c})
+          for (float& x : *v) x = static_cast<float>(rng.normal());
+        std::vector<float> want = c;
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n) {
+            double sum = 0;
+            for (int64_t k = 0; k < K; ++k)
+              sum += double{ta ? a[k * lda + m] : a[m * lda + k]} * (tb ? b[n * ldb + k] : b[k * ldb + n]);
+            want[m * ldc + n] = static_cast<float>(1.5 * sum + 0.5 * c[m * ldc + n]);
+          }
+        gemm_f32(ta, tb, M, N, K, 1.5f, a.data(), lda, b.data(), ldb, 0.5f, c.data(), ldc);
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n)
+            EXPECT_NEAR(c[m * ldc + n], want[m * ldc + n], 1e-5 * (1 + std::fabs(want[m * ldc + n])));
+        // Padding between C's rows is never written.
+        for (int64_t m = 0; m + 1 < M; ++m) EXPECT_EQ(c[m * ldc + N], want[m * ldc + N]);
+      }
+  }
+}
+
 TEST(Isa, NamesParseBack) {
   for (Isa isa : kAllIsas) EXPECT_EQ(parse_isa(isa_name(isa)), isa);
   EXPECT_STREQ(isa_name(Isa::avx512vnni), "avx512vnni");

@@ -1,5 +1,8 @@
 #include "model/models/transformer_lm.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "engine/ops/ops.h"
 
 namespace chimera {
@@ -111,6 +114,7 @@ Attention::Attention(const TransformerOptions& o, Rng& rng)
       heads_(o.heads),
       kv_heads_(o.kv_heads),
       head_dim_(o.head_dim()),
+      context_(o.context),
       rope_theta_(o.rope_theta) {}
 
 void Attention::visit_children(const ChildFn& on_child) {
@@ -120,8 +124,13 @@ void Attention::visit_children(const ChildFn& on_child) {
   on_child("wo", wo.module());
 }
 
-Var Attention::forward(const Var& x, int64_t first_position, std::vector<float>* cache_k,
-                       std::vector<float>* cache_v) {
+// Rows [0, len) of a cache buffer as a [1, len, kv_heads, head_dim] tensor sharing its memory.
+static Tensor cached_rows(const Tensor& buffer, int64_t len, int64_t kv_heads, int64_t head_dim) {
+  return Tensor::from_external(const_cast<void*>(buffer.raw()), {1, len, kv_heads, head_dim},
+                               DType::f32, std::make_shared<Tensor>(buffer));
+}
+
+Var Attention::forward(const Var& x, int64_t first_position, Tensor* cache_k, Tensor* cache_v) {
   const int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
   const Var rows = rows_of(x);
   const Var q = rotary(reshape(wq.forward(rows), {B, T, heads_, head_dim_}), first_position,
@@ -131,12 +140,14 @@ Var Attention::forward(const Var& x, int64_t first_position, std::vector<float>*
   Var v = reshape(wv.forward(rows), {B, T, kv_heads_, head_dim_});
   if (cache_k) {
     CHIMERA_CHECK(B == 1, "a key/value cache holds one sequence, got a batch of ", B);
-    const int64_t width = kv_heads_ * head_dim_;
-    cache_k->insert(cache_k->end(), k.value().f32(), k.value().f32() + T * width);
-    cache_v->insert(cache_v->end(), v.value().f32(), v.value().f32() + T * width);
-    const auto len = static_cast<int64_t>(cache_k->size()) / width;
-    k = Var(Tensor::from_vector({1, len, kv_heads_, head_dim_}, *cache_k));
-    v = Var(Tensor::from_vector({1, len, kv_heads_, head_dim_}, *cache_v));
+    const int64_t width = kv_heads_ * head_dim_, len = first_position + T;
+    CHIMERA_CHECK(len <= context_, "the key/value cache holds ", context_, " positions, not ", len);
+    for (Tensor* buffer : {cache_k, cache_v})
+      if (!buffer->defined()) *buffer = Tensor::empty({context_, width});
+    std::copy(k.value().f32(), k.value().f32() + T * width, cache_k->f32() + first_position * width);
+    std::copy(v.value().f32(), v.value().f32() + T * width, cache_v->f32() + first_position * width);
+    k = Var(cached_rows(*cache_k, len, kv_heads_, head_dim_));
+    v = Var(cached_rows(*cache_v, len, kv_heads_, head_dim_));
   }
   const Var o = causal_attention(q, k, v);
   return reshape(wo.forward(reshape(o, {B * T, heads_ * head_dim_})), {B, T, D});
@@ -171,8 +182,8 @@ void TransformerBlock::visit_children(const ChildFn& on_child) {
   on_child("feed_forward", feed_forward);
 }
 
-Var TransformerBlock::forward(const Var& x, int64_t first_position, std::vector<float>* cache_k,
-                              std::vector<float>* cache_v) {
+Var TransformerBlock::forward(const Var& x, int64_t first_position, Tensor* cache_k,
+                              Tensor* cache_v) {
   const Var h = add(x, attention.forward(attention_norm.forward(x), first_position, cache_k,
                                          cache_v));
   return add(h, reshape(feed_forward.forward(rows_of(ffn_norm.forward(h))), h.shape()));

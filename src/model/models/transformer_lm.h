@@ -51,9 +51,11 @@ nlohmann::json transformer_options_json(const TransformerOptions& o);
 TransformerOptions transformer_options_from_json(const nlohmann::json& j,
                                                 const std::string& source);
 
-// Keys and values of earlier positions, one sequence, for decoding a token at a time.
+// Keys and values of earlier positions, one sequence, for decoding a token at a time. Per layer
+// one buffer for the whole context, [context, kv_heads * head_dim], allocated at the first step;
+// rows [0, length) are filled, and attention reads them in place (no copy per token).
 struct KvCache {
-  std::vector<std::vector<float>> k, v;  // per layer: [length, kv_heads * head_dim]
+  std::vector<Tensor> k, v;
   int64_t length = 0;
 };
 
@@ -63,13 +65,12 @@ class Attention : public Module {
   void visit_children(const ChildFn& on_child) override;
   // x [B, T, dim]; positions first_position ..; with a cache (B = 1) the new keys and values
   // are appended and every cached position is attended.
-  Var forward(const Var& x, int64_t first_position, std::vector<float>* cache_k,
-              std::vector<float>* cache_v);
+  Var forward(const Var& x, int64_t first_position, Tensor* cache_k, Tensor* cache_v);
 
   LinearLayer wq, wk, wv, wo;
 
  private:
-  int64_t heads_, kv_heads_, head_dim_;
+  int64_t heads_, kv_heads_, head_dim_, context_;
   double rope_theta_;
 };
 
@@ -87,8 +88,7 @@ class TransformerBlock : public Module {
  public:
   TransformerBlock(const TransformerOptions& o, Rng& rng);
   void visit_children(const ChildFn& on_child) override;
-  Var forward(const Var& x, int64_t first_position, std::vector<float>* cache_k,
-              std::vector<float>* cache_v);
+  Var forward(const Var& x, int64_t first_position, Tensor* cache_k, Tensor* cache_v);
 
   RmsNorm attention_norm;
   Attention attention;

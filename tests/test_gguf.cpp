@@ -280,13 +280,18 @@ TEST(GgufImport, OurFilesRunHere) {
   }
 }
 
-TEST(GgufImport, FilesThisBuildCannotRunAreClearErrors) {
+// The smallest ternary model llama.cpp's blocks allow (widths of 256), one layer, as TQ2_0 GGUF.
+GgufFile small_ternary_gguf(uint64_t seed, int64_t kv_heads = 4) {
   TransformerOptions o;
-  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 4, o.ffn_dim = 256, o.context = 16;
+  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = kv_heads, o.ffn_dim = 256, o.context = 16;
   o.mode = ModelMode::chimera;
-  Rng rng(2);
+  Rng rng(seed);
   TransformerLM model(o, rng);
-  const GgufFile good = transformer_lm_to_gguf(model, GgmlType::tq2_0, "m");
+  return transformer_lm_to_gguf(model, GgmlType::tq2_0, "m");
+}
+
+TEST(GgufImport, FilesThisBuildCannotRunAreClearErrors) {
+  const GgufFile good = small_ternary_gguf(2);
   auto error_for = [&](const std::function<void(GgufFile&)>& change) {
     GgufFile f = good;
     change(f);
@@ -309,12 +314,7 @@ TEST(GgufImport, FilesThisBuildCannotRunAreClearErrors) {
 // Blocks with their own scales (llama-quantize of a float model picks each block's absmax):
 // the model runs as float with the dequantized weights, code x block scale, exactly.
 TEST(GgufImport, BlocksWithTheirOwnScalesRunAsTheDequantizedFloatModel) {
-  TransformerOptions o;
-  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 4, o.ffn_dim = 256, o.context = 16;
-  o.mode = ModelMode::chimera;
-  Rng rng(5);
-  TransformerLM model(o, rng);
-  GgufFile f = transformer_lm_to_gguf(model, GgmlType::tq2_0, "m");
+  GgufFile f = small_ternary_gguf(5);
   GgufTensor& q = *const_cast<GgufTensor*>(f.tensor("blk.0.attn_q.weight"));
   const uint16_t half = float_to_half(0.5f);
   std::memcpy(q.data.data() + 64, &half, 2);  // the first block's scale only
@@ -343,14 +343,9 @@ TEST(GgufImport, BlocksWithTheirOwnScalesRunAsTheDequantizedFloatModel) {
 // `chimera bench lm` runs llama-bench's two tests on a GGUF file (timings are not checked here:
 // speed lives in benchmarks, never in tests) and refuses tests longer than the context.
 TEST(BenchLm, RunsPromptAndGenerationTestsOnAGgufFile) {
-  TransformerOptions o;
-  o.dim = 256, o.layers = 1, o.heads = 4, o.kv_heads = 2, o.ffn_dim = 256, o.context = 16;
-  o.mode = ModelMode::chimera;
-  Rng rng(9);
-  TransformerLM model(o, rng);
   test::TempDir dir("chimera_bench_lm");
   const std::string path = (dir.path / "m.gguf").string();
-  write_gguf(path, transformer_lm_to_gguf(model, GgmlType::tq2_0, "m"));
+  write_gguf(path, small_ternary_gguf(9, 2));
   const test::CliResult r = test::run_chimera("bench lm --model " + path +
                                               " --prompt-tokens 16 --gen-tokens 8 --repetitions 2 "
                                               "--threads 1 --json");

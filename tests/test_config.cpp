@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -10,8 +12,11 @@ namespace {
 
 const std::string kDefaultYaml = std::string(CHIMERA_SOURCE_DIR) + "/configs/default.yaml";
 
+// Per process: ctest runs each case as its own process, two at a time, and a shared name let
+// one case read the file another had just rewritten.
 std::string write_yaml(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / name;
+  const auto path =
+      std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "." + name);
   std::ofstream(path) << text;
   return path.string();
 }

@@ -146,6 +146,17 @@ std::vector<double> losses(const fs::path& log, const std::string& type) {
   return out;
 }
 
+// The two logs' losses of every `type` record: `steps` each, equal to float rounding.
+void expect_same_losses(const fs::path& two, const fs::path& one, const std::string& type,
+                        size_t steps, const std::string& mode) {
+  const std::vector<double> a = losses(two, type);
+  const std::vector<double> b = losses(one, type);
+  ASSERT_EQ(a.size(), steps);
+  ASSERT_EQ(b.size(), steps);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+}
+
 // With --sync-batchnorm two ranks compute what one process computes on the whole batch, to float
 // rounding: the batch statistics and their gradients span both shards, the ternary layers'
 // activation scale is the global batch's absmax, the gradients are the global batch's mean.
@@ -161,17 +172,14 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
     ASSERT_EQ(two.code, 0) << two.out;
     const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one" + mode + ".jsonl");
     ASSERT_EQ(one.code, 0) << one.out;
-    const std::vector<double> a = losses(dir.path / ("two" + mode + ".jsonl"), "batch");
-    const std::vector<double> b = losses(dir.path / ("one" + mode + ".jsonl"), "batch");
-    ASSERT_EQ(a.size(), 6u);
-    ASSERT_EQ(b.size(), 6u);
-    for (size_t i = 0; i < a.size(); ++i)
-      EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+    ASSERT_NO_FATAL_FAILURE(expect_same_losses(dir.path / ("two" + mode + ".jsonl"),
+                                               dir.path / ("one" + mode + ".jsonl"), "batch", 6, mode));
+    const double first_one = losses(dir.path / ("one" + mode + ".jsonl"), "batch")[0];
     // Without it each rank normalises and scales its own shard: a different computation.
     const test::CliResult per_rank = test::run_command(
         mpirun(2, base + "--log-jsonl " + d + "/per_rank" + mode + ".jsonl"));
     ASSERT_EQ(per_rank.code, 0) << per_rank.out;
-    EXPECT_GT(std::abs(losses(dir.path / ("per_rank" + mode + ".jsonl"), "batch")[0] - b[0]), 1e-4)
+    EXPECT_GT(std::abs(losses(dir.path / ("per_rank" + mode + ".jsonl"), "batch")[0] - first_one), 1e-4)
         << mode;
   }
 }
@@ -189,12 +197,8 @@ TEST(DataParallelMpi, LanguageModelTwoRanksMatchOneRank) {
     const test::CliResult two = test::run_command(mpirun(2, base + "two" + mode));
     ASSERT_EQ(two.code, 0) << two.out;
     ASSERT_EQ(test::run_chimera(base + "one" + mode).code, 0);
-    const std::vector<double> a = losses(dir.path / ("two" + mode + ".jsonl"), "step");
-    const std::vector<double> b = losses(dir.path / ("one" + mode + ".jsonl"), "step");
-    ASSERT_EQ(a.size(), 8u);
-    ASSERT_EQ(b.size(), 8u);
-    for (size_t i = 0; i < a.size(); ++i)
-      EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+    ASSERT_NO_FATAL_FAILURE(expect_same_losses(dir.path / ("two" + mode + ".jsonl"),
+                                               dir.path / ("one" + mode + ".jsonl"), "step", 8, mode));
   }
 }
 #endif

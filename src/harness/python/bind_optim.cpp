@@ -146,15 +146,22 @@ Setters sgd_setters(SgdOptions& o) {
           {"weight_decay", set(o.weight_decay)}, {"nesterov", set(o.nesterov)}};
 }
 
+// chimera.<name>(params, **options): Opt over the caller's arrays, its options from the
+// keywords (an unknown one is a TypeError naming the known ones).
 template <class Opt, class Options>
-std::unique_ptr<PyOptimizer> make(const py::sequence& params, const py::kwargs& kwargs,
-                                  Options options, Setters (*setters)(Options&),
-                                  const std::string& name) {
-  auto out = std::make_unique<PyOptimizer>();
-  apply(kwargs, setters(options), name);
-  std::vector<ParamGroup> groups = groups_from(params, *out);
-  out->opt = std::make_unique<Opt>(std::move(groups), options);
-  return out;
+void def_optimizer(py::module_& m, const char* name, Options defaults,
+                   Setters (*setters)(Options&), const char* doc) {
+  m.def(
+      name,
+      [=](const py::sequence& params, const py::kwargs& kwargs) {
+        Options options = defaults;
+        apply(kwargs, setters(options), name);
+        auto out = std::make_unique<PyOptimizer>();
+        std::vector<ParamGroup> groups = groups_from(params, *out);
+        out->opt = std::make_unique<Opt>(std::move(groups), options);
+        return out;
+      },
+      py::arg("params"), doc);
 }
 
 const char* kStepDoc =
@@ -231,12 +238,8 @@ void bind_optim(py::module_& m) {
           "Chimera21 with log_diagnostics=True: the last step's diagnostics in SPEC order\n"
           "(mean_kappa, ..., collision_score); else an empty dict.");
 
-  m.def(
-      "Chimera21",
-      [](const py::sequence& params, const py::kwargs& kw) {
-        return make<Chimera21>(params, kw, Chimera21Options{}, chimera21_setters, "Chimera21");
-      },
-      py::arg("params"),
+  def_optimizer<Chimera21>(
+      m, "Chimera21", Chimera21Options{}, chimera21_setters,
       "Chimera21(params, lr=1e-3, beta1=0.9, beta2=0.999, eps_opt=1e-8, weight_decay=0.0,\n"
       "          rho_psi=0.95, lambda_gate=0.1, kappa_min=0.5, kappa_max=2.0,\n"
       "          log_diagnostics=False, zero_grad_policy='standard'|'freeze'|'decay'|'inertia',\n"
@@ -245,28 +248,16 @@ void bind_optim(py::module_& m) {
       "Adam scaled per element by kappa = clamp(exp(lambda_gate * psi)), psi the running\n"
       "agreement of sign(m) and sign(g) (SPEC §3). params: float32 arrays, or parameter-group\n"
       "dicts {'params': [...], 'lr': ..., 'weight_decay': ...}.");
-  m.def(
-      "Adam",
-      [](const py::sequence& params, const py::kwargs& kw) {
-        return make<Adam>(params, kw, AdamOptions{}, adam_setters, "Adam");
-      },
-      py::arg("params"),
+  def_optimizer<Adam>(
+      m, "Adam", AdamOptions{}, adam_setters,
       "Adam(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0): torch.optim.Adam's\n"
       "float32 operations (L2 weight decay added to the gradient).");
-  m.def(
-      "AdamW",
-      [](const py::sequence& params, const py::kwargs& kw) {
-        return make<AdamW>(params, kw, AdamW::defaults(), adam_setters, "AdamW");
-      },
-      py::arg("params"),
+  def_optimizer<AdamW>(
+      m, "AdamW", AdamW::defaults(), adam_setters,
       "AdamW(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2): decoupled\n"
       "weight decay, as torch.optim.AdamW.");
-  m.def(
-      "SGD",
-      [](const py::sequence& params, const py::kwargs& kw) {
-        return make<Sgd>(params, kw, SgdOptions{}, sgd_setters, "SGD");
-      },
-      py::arg("params"),
+  def_optimizer<Sgd>(
+      m, "SGD", SgdOptions{}, sgd_setters,
       "SGD(params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False): as\n"
       "torch.optim.SGD.");
 }

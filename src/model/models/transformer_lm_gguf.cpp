@@ -194,9 +194,9 @@ void read_floats(const GgufTensor& t, Tensor& dst, const std::string& source) {
 struct TernaryBlocks {
   Tensor codes;
   std::vector<float> scales;
-  // The tensor's one scale when every block with a nonzero code carries the same (all-zero
-  // blocks may carry any); empty when they differ.
-  std::optional<float> uniform_scale;
+  // The scale of the blocks with a nonzero code (all-zero blocks may carry any), when they all
+  // carry the same (`uniform`); empty for an all-zero tensor.
+  std::optional<float> scale;
   bool uniform = true;
 };
 
@@ -221,10 +221,9 @@ TernaryBlocks decode_ternary(const GgufTensor& t, const std::string& name,
     bool zero = true;
     for (int64_t i = 0; i < kTq2Block && zero; ++i) zero = c[b * kTq2Block + i] == 0;
     if (zero) continue;
-    if (d.uniform_scale && *d.uniform_scale != d.scales[b]) d.uniform = false;
-    d.uniform_scale = d.scales[b];
+    if (d.scale && *d.scale != d.scales[b]) d.uniform = false;
+    d.scale = d.scales[b];
   }
-  if (!d.uniform) d.uniform_scale.reset();
   return d;
 }
 
@@ -322,11 +321,11 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
     }
     QuantizedWeight q;
     q.codes = d.codes;
-    q.gamma = d.uniform_scale.value_or(1.0f);
+    q.gamma = d.scale.value_or(1.0f);
     q.alpha = 0;
     layer.ternary->set_fixed_weight(q);
-    for (int64_t i = 0; i < q.codes.numel(); ++i)
-      layer.ternary->weight_master.value().f32()[i] = q.gamma * static_cast<float>(c[i]);
+    float* w = layer.ternary->weight_master.value().f32();
+    for (int64_t i = 0; i < q.codes.numel(); ++i) w[i] = q.gamma * static_cast<float>(c[i]);
   };
   for (int64_t i = 0; i < o.layers; ++i) {
     TransformerBlock& b = *model->layers[i];

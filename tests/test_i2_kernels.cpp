@@ -249,7 +249,7 @@ TEST(I2tGemmUkernels, EveryUkernelMatchesTheOracleOnAllSmallShapes) {
   const NamedUkernel ukernels[] = {
       {"avx2_1x1", Isa::avx2, i2t_gemv_ukernel__avx2_1x1},
       {"avx2_8x1", Isa::avx2, i2t_gemm_ukernel__avx2_8x1},
-      {"avx2_3x16c4", Isa::avx2, i2t_gemm_ukernel__avx2_3x16c4},
+      {"avx2_6x16c4", Isa::avx2, i2t_gemm_ukernel__avx2_6x16c4},
       {"avx512vnni_1x4", Isa::avx512vnni, i2t_gemv_ukernel__avx512vnni_1x4},
       {"avx512vnni_4x4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_4x4},
       {"avx512vnni_16x16c4", Isa::avx512vnni, i2t_gemm_ukernel__avx512vnni_16x16c4}};

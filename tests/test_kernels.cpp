@@ -4,8 +4,10 @@
 
 #include "test_util.h"
 
-#include <cstdlib>
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <string>
@@ -556,14 +558,16 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
     void (*relu_backward)(int64_t, const float*, const float*, float*);
     void (*fma)(int64_t, const float*, float, float, float*);
     void (*i8_to_f32)(int64_t, const int8_t*, float*);
+    void (*exp)(int64_t, const float*, float*);
   };
-  const Kernels scalar{Isa::scalar, add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
-                       fma_f32__scalar, i8_to_f32__scalar};
+  const Kernels scalar{Isa::scalar,     add_f32__scalar,   relu_f32__scalar,
+                       relu_backward_f32__scalar, fma_f32__scalar, i8_to_f32__scalar,
+                       exp_f32__scalar};
   const Kernels simd[] = {
       {Isa::avx2, add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2, fma_f32__avx2,
-       i8_to_f32__avx2},
+       i8_to_f32__avx2, exp_f32__avx2},
       {Isa::avx512vnni, add_f32__avx512vnni, relu_f32__avx512vnni, relu_backward_f32__avx512vnni,
-       fma_f32__avx512vnni, i8_to_f32__avx512vnni}};
+       fma_f32__avx512vnni, i8_to_f32__avx512vnni, exp_f32__avx512vnni}};
   Rng rng(41);
   int checked = 0;
   for (const Kernels& k : simd) {
@@ -590,10 +594,45 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
       same([&](const Kernels& kk, float* y) { kk.relu_backward(n, a.data(), b.data(), y); });
       same([&](const Kernels& kk, float* y) { kk.fma(n, a.data(), 1.37f, -0.21f, y); });
       same([&](const Kernels& kk, float* y) { kk.i8_to_f32(n, q.data(), y); });
+      // exp over its whole range: past both ends, the halves of 2^k, infinities and NaN.
+      std::vector<float> e(n);
+      for (int64_t i = 0; i < n; ++i) e[i] = static_cast<float>(rng.uniform(-100.0, 100.0));
+      const float special[] = {-INFINITY, INFINITY, std::nanf(""), -0.0f, 88.72f, 88.73f,
+                               -87.33f, -87.34f, 0.5f * 0.6931472f};
+      for (int64_t i = 0; i < n && i < 9; ++i) e[i] = special[i];
+      same([&](const Kernels& kk, float* y) { kk.exp(n, e.data(), y); });
       ++checked;
     }
   }
   EXPECT_EQ(checked > 0, best_isa() != Isa::scalar);  // every SIMD path this CPU has ran
+}
+
+// exp_f32 against the double-precision exponential: within 2 ulp wherever the result is a normal
+// float, +0 below ln(FLT_MIN), +inf above ln(FLT_MAX), NaN for NaN; in place too.
+TEST(ElementwiseExp, WithinTwoUlpOfTheExactValueAndClampedAtTheEnds) {
+  std::vector<float> x;
+  for (float v = -87.3f; v < 88.7f; v += 0.0137f) x.push_back(v);
+  for (float v = -1e-3f; v < 1e-3f; v += 1.3e-6f) x.push_back(v);
+  std::vector<float> y(x.size());
+  exp_f32(static_cast<int64_t>(x.size()), x.data(), y.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = static_cast<float>(std::exp(static_cast<double>(x[i])));
+    const int64_t ulp = std::abs(static_cast<int64_t>(std::bit_cast<int32_t>(y[i])) -
+                                 std::bit_cast<int32_t>(want));
+    ASSERT_LE(ulp, 2) << "exp(" << x[i] << ") = " << y[i] << ", want " << want;
+  }
+  std::vector<float> ends = {-1000.0f, -87.4f, -INFINITY, 88.8f, 1e30f, INFINITY, std::nanf(""),
+                             0.0f, -0.0f};
+  exp_f32(static_cast<int64_t>(ends.size()), ends.data(), ends.data());  // in place
+  EXPECT_EQ(ends[0], 0.0f);
+  EXPECT_EQ(ends[1], 0.0f);
+  EXPECT_EQ(ends[2], 0.0f);
+  EXPECT_EQ(ends[3], INFINITY);
+  EXPECT_EQ(ends[4], INFINITY);
+  EXPECT_EQ(ends[5], INFINITY);
+  EXPECT_TRUE(std::isnan(ends[6]));
+  EXPECT_EQ(ends[7], 1.0f);
+  EXPECT_EQ(ends[8], 1.0f);
 }
 
 }  // namespace

@@ -52,11 +52,12 @@ void parallel_for(int64_t n, F f) {
 // Runs f(begin, end) on consecutive blocks of [0, n), split over the threads: for the
 // single-threaded kernels of kernels/elementwise_f32.h on whole tensors. Each element belongs to
 // one block whatever the thread count, so elementwise results never depend on it.
+constexpr int64_t kForBlock = int64_t{1} << 14;  // elements per block: 64 KB of floats
 template <class F>
 void for_blocks(int64_t n, F f) {
-  constexpr int64_t kBlock = int64_t{1} << 14;
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
-  parallel_for(blocks, kBlock, [&](int64_t b) { f(b * kBlock, std::min(n, (b + 1) * kBlock)); });
+  const int64_t blocks = (n + kForBlock - 1) / kForBlock;
+  parallel_for(blocks, kForBlock,
+               [&](int64_t b) { f(b * kForBlock, std::min(n, (b + 1) * kForBlock)); });
 }
 
 }  // namespace chimera

@@ -1,5 +1,6 @@
 #include "engine/kernels/elementwise_f32.h"
 
+#include <bit>
 #include <cmath>
 
 #include "engine/kernels/isa.h"
@@ -13,6 +14,7 @@ struct ElementwiseKernels {
   void (*relu_backward)(int64_t, const float*, const float*, float*);
   void (*fma)(int64_t, const float*, float, float, float*);
   void (*i8_to_f32)(int64_t, const int8_t*, float*);
+  void (*exp)(int64_t, const float*, float*);
 };
 
 // Every AVX2 CPU has FMA in practice, but the FMA path checks for it anyway.
@@ -22,16 +24,17 @@ const ElementwiseKernels& kernels() {
       case Isa::avx512vnni:
         return ElementwiseKernels{add_f32__avx512vnni, relu_f32__avx512vnni,
                                   relu_backward_f32__avx512vnni, fma_f32__avx512vnni,
-                                  i8_to_f32__avx512vnni};
+                                  i8_to_f32__avx512vnni, exp_f32__avx512vnni};
       case Isa::avx2:
         return ElementwiseKernels{add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2,
                                   __builtin_cpu_supports("fma") ? fma_f32__avx2 : fma_f32__scalar,
-                                  i8_to_f32__avx2};
+                                  i8_to_f32__avx2,
+                                  __builtin_cpu_supports("fma") ? exp_f32__avx2 : exp_f32__scalar};
       case Isa::scalar:
         break;
     }
     return ElementwiseKernels{add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
-                              fma_f32__scalar, i8_to_f32__scalar};
+                              fma_f32__scalar, i8_to_f32__scalar, exp_f32__scalar};
   }();
   return k;
 }
@@ -67,6 +70,30 @@ void i8_to_f32__scalar(int64_t n, const int8_t* __restrict x, float* __restrict 
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(x[i]);
 }
 
+void exp_f32__scalar(int64_t n, const float* x, float* y) {
+  using namespace exp_f32_constants;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (std::isnan(v)) {
+      y[i] = v;
+    } else if (v > kExpHi) {
+      y[i] = INFINITY;
+    } else if (v < kExpLo) {
+      y[i] = 0.0f;
+    } else {
+      const float k = std::nearbyint(v * kLog2e);
+      float r = std::fma(k, -kLn2Hi, v);
+      r = std::fma(k, -kLn2Lo, r);
+      float p = kExpP[0];
+      for (int j = 1; j < 6; ++j) p = std::fma(p, r, kExpP[j]);
+      const float e = std::fma(p, r * r, r) + 1.0f;
+      // 2^k in two halves: k reaches -126 and 128, and each half is a normal float.
+      const int k1 = static_cast<int>(k) / 2, k2 = static_cast<int>(k) - k1;
+      y[i] = e * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
+    }
+  }
+}
+
 void add_f32(int64_t n, const float* a, const float* b, float* y) {
   kernels().add(n, a, b, y);
 }
@@ -81,6 +108,9 @@ void fma_f32(int64_t n, const float* x, float a, float b, float* y) {
 }
 void i8_to_f32(int64_t n, const int8_t* x, float* y) {
   kernels().i8_to_f32(n, x, y);
+}
+void exp_f32(int64_t n, const float* x, float* y) {
+  kernels().exp(n, x, y);
 }
 
 }  // namespace chimera

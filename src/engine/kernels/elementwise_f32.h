@@ -20,6 +20,22 @@ void relu_backward_f32(int64_t n, const float* y, const float* g, float* dx);
 void fma_f32(int64_t n, const float* x, float a, float b, float* y);
 // y = x converted exactly
 void i8_to_f32(int64_t n, const int8_t* x, float* y);
+// y = exp(x) (y may be x), within 2 ulp of the exact value for normal results: Cephes' expf
+// (x = n ln 2 + r, |r| <= ln 2 / 2, a degree-7 polynomial in r, times 2^n) with FMAs, the same
+// operations in every path. x < ln(FLT_MIN) gives +0 (no subnormal results), x > ln(FLT_MAX)
+// +inf, NaN stays NaN. The softmax and SiLU of the transformer call it: libm's scalar expf
+// was a tenth of a 512-token prompt.
+void exp_f32(int64_t n, const float* x, float* y);
+
+// exp_f32's constants, one definition for every path.
+namespace exp_f32_constants {
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // ln 2 = hi + lo, hi exact
+constexpr float kExpHi = 88.72283935546875f;                       // ln(FLT_MAX)
+constexpr float kExpLo = -87.33654475f;                            // ln(FLT_MIN)
+constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                            4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+}  // namespace exp_f32_constants
 
 // The per-ISA loops behind them.
 void add_f32__scalar(int64_t n, const float* a, const float* b, float* y);
@@ -27,6 +43,9 @@ void relu_f32__scalar(int64_t n, const float* x, float* y);
 void relu_backward_f32__scalar(int64_t n, const float* y, const float* g, float* dx);
 void fma_f32__scalar(int64_t n, const float* x, float a, float b, float* y);
 void i8_to_f32__scalar(int64_t n, const int8_t* x, float* y);
+void exp_f32__scalar(int64_t n, const float* x, float* y);
+void exp_f32__avx2(int64_t n, const float* x, float* y);
+void exp_f32__avx512vnni(int64_t n, const float* x, float* y);
 void add_f32__avx512vnni(int64_t n, const float* a, const float* b, float* y);
 void relu_f32__avx512vnni(int64_t n, const float* x, float* y);
 void relu_backward_f32__avx512vnni(int64_t n, const float* y, const float* g, float* dx);

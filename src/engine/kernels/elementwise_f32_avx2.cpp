@@ -63,4 +63,33 @@ void fma_f32__avx2(int64_t n, const float* x, float a, float b, float* y) {
     y[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(x[i]), _mm_set_ss(a), _mm_set_ss(b)));
 }
 
+// exp_f32__scalar's steps on 8 lanes; the tail runs them on a zero-padded copy.
+namespace {
+__m256 exp8(__m256 x) {
+  using namespace exp_f32_constants;
+  const __m256 v = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Hi), v);
+  r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpP[0]);
+  for (int j = 1; j < 6; ++j) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP[j]));
+  const __m256 e = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  const __m256i ki = _mm256_cvtps_epi32(k);  // exact: k is an integer
+  // k / 2 rounded towards zero, as C++'s int division.
+  const __m256i k1 = _mm256_srai_epi32(_mm256_add_epi32(ki, _mm256_srli_epi32(ki, 31)), 1);
+  const __m256i k2 = _mm256_sub_epi32(ki, k1), bias = _mm256_set1_epi32(127);
+  __m256 y = _mm256_mul_ps(
+      _mm256_mul_ps(e, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, bias), 23))),
+      _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, bias), 23)));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(kExpHi), _CMP_GT_OQ));
+  y = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_LT_OQ), y);
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+}  // namespace
+
+void exp_f32__avx2(int64_t n, const float* x, float* y) {
+  binary(n, x, nullptr, y, [](__m256 v, __m256) { return exp8(v); });
+}
+
 }  // namespace chimera

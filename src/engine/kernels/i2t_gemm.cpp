@@ -3,6 +3,7 @@
 #include "engine/kernels/i2t_gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iterator>
 
 #include "engine/error.h"
@@ -22,7 +23,7 @@ struct I2tUkernels {
 // Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
 constexpr I2tUkernels kUkernels[] = {
     {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
-    {i2t_gemv_ukernel__avx2_1x1, i2t_gemm_ukernel__avx2_8x1, i2t_gemm_ukernel__avx2_3x16c4},
+    {i2t_gemv_ukernel__avx2_1x1, i2t_gemm_ukernel__avx2_8x1, i2t_gemm_ukernel__avx2_6x16c4},
     {i2t_gemv_ukernel__avx512vnni_1x4, i2t_gemm_ukernel__avx512vnni_4x4,
      i2t_gemm_ukernel__avx512vnni_16x16c4}};
 static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
@@ -95,6 +96,23 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
 }
 
 }  // namespace
+
+void* ukernel_scratch(int64_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    int64_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < bytes) {
+    std::free(buffer.data);
+    const int64_t size = (bytes + 63) / 64 * 64;
+    buffer.data = std::aligned_alloc(64, static_cast<size_t>(size));
+    if (buffer.data == nullptr) std::abort();
+    buffer.size = size;
+  }
+  return buffer.data;
+}
 
 void i2t_gemm(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
               int32_t* C, int64_t ldc) {

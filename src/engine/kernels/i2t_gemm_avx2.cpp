@@ -181,49 +181,93 @@ void gemm_tail(const Rows& rows, int64_t m0, int64_t mr, const uint8_t* w, int64
 // (a ^ 0x80 = a + 128), minus 128 * (column sum of w). vpmaddubsw gives per column two int16
 // sums of 2 products each, |.| <= 2 * 255; kPanelWiden steps of them fit in int16 before
 // vpmaddwd widens them into one int32 per column.
+//
+// The activations are shifted once per call into a copy (rows of 4 * ceil(K / 4) bytes, the
+// columns past K holding 0x80, i.e. a = 0) rather than per broadcast: that vpxor was one of five
+// vector ops per row and step. What is left is the floor, a vpmaddubsw and a vpaddw per 32
+// products; the broadcasts are loads. Measured at [512, 2048] x [2048, 2048], 1 thread, AVX2:
+// 3 x 16 tiles shifting in the loop 24.5 ms, shifted copy with 3 x 16 tiles ..., 6 x 16 ....
 
 constexpr int kPanelNV = 2;                   // vectors of 8 columns per tile
 constexpr int64_t kPanelCols = 8 * kPanelNV;  // columns per panel
-constexpr int kPanelMR = 3;                   // rows of A per tile
+// Rows of A per tile: 6 x 2 int16 sums, 2 weight vectors and a broadcast take 15 of the 16
+// vector registers; the int32 sums live in memory (touched every kPanelWiden steps).
+constexpr int kPanelMR = 6;
 constexpr int64_t kPanelWiden = 64;           // 64 * 510 = 32640 <= 32767
 
-// panel[(k4 * 2 + v) * 32 + c * 4 + k % 4] = w of row 8 v + c at column 4 k4 + k % 4;
-// corr[n] = 128 * sum_k w. Columns past K and rows >= nb are zero. `row`: i2_padded_cols(K).
-void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int8_t* panel, int32_t* corr,
-                  int8_t* row) {
-  const int64_t row_bytes = i2_row_bytes(K), k4s = (K + 3) / 4;
-  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-  if (nb < kPanelCols) std::memset(panel, 0, static_cast<size_t>(k4s * kPanelCols * 4));
-  for (int64_t n = 0; n < kPanelCols; ++n) corr[n] = 0;
-  for (int64_t n = 0; n < nb; ++n) {
-    for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
-      const __m256i w = load(W + n * row_bytes + b * kI2BlockBytes);
-      for (int s = 0; s < 4; ++s)
-        _mm256_storeu_si256(
-            reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
-            _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
-    }
-    for (int64_t k = K; k < 4 * k4s; ++k) row[k] = 0;  // meets the shifted 0 activations
-    int32_t sum = 0;
-    for (int64_t k = 0; k < K; ++k) sum += row[k];
-    corr[n] = 128 * sum;
-    int8_t* out = panel + n / 8 * 32 + n % 8 * 4;
-    for (int64_t k4 = 0; k4 < k4s; ++k4) std::memcpy(out + k4 * kPanelCols * 4, row + 4 * k4, 4);
+// out[t] = dword t of x[0..7]: an 8 x 8 transpose of 32-bit elements.
+void transpose8x8(const __m256i* x, __m256i* out) {
+  __m256i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {  // per 128-bit lane L: x2i[2L], x2i+1[2L], x2i[2L+1], ...
+    t[2 * i] = _mm256_unpacklo_epi32(x[2 * i], x[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(x[2 * i], x[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // u[4i + c], lane L: dword 4L + c of rows 4i .. 4i + 3
+    u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    out[c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x20);
+    out[4 + c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x31);
   }
 }
 
-// C[m][c] for MR rows of A and the panel's columns [0, nb). Loops over acc16[] have constant
-// bounds so they unroll and the accumulators stay in registers.
+// panel[(k4 * 2 + v) * 32 + c * 4 + k % 4] = w of row 8 v + c at column 4 k4 + k % 4, for
+// k4 < i2_padded_cols(K) / 4; corr[n] = 128 * sum_k w. Columns past K and rows >= nb are zero.
+// `rows`: scratch for 8 rows of i2_padded_cols(K) bytes. Rows are decoded whole (s8), then
+// turned into panel vectors 8 x 8 dwords at a time (a scalar copy per 4 bytes was 5 % of a
+// 512-token prompt).
+void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int8_t* panel, int32_t* corr,
+                  int8_t* rows) {
+  const int64_t row_bytes = i2_row_bytes(K), kp = i2_padded_cols(K);
+  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  for (int v = 0; v < kPanelNV; ++v) {
+    for (int64_t r = 0; r < 8; ++r) {
+      const int64_t n = 8 * v + r;
+      int8_t* row = rows + r * kp;
+      corr[n] = 0;
+      if (n >= nb) {
+        std::memset(row, 0, static_cast<size_t>(kp));
+        continue;
+      }
+      for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
+        const __m256i w = load(W + n * row_bytes + b * kI2BlockBytes);
+        for (int s = 0; s < 4; ++s)
+          _mm256_storeu_si256(
+              reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
+              _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
+      }
+      for (int64_t k = K; k < kp; ++k) row[k] = 0;  // meets the shifted 0 activations
+      __m256i sum = _mm256_setzero_si256();  // |int16 lane| <= 2 per 32 bytes: no overflow
+      for (int64_t k = 0; k < kp; k += 32)
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(one, load(row + k)),
+                                                      ones16));
+      corr[n] = 128 * hsum(sum);
+    }
+    for (int64_t k8 = 0; k8 < kp / 32; ++k8) {  // 8 steps of 4 columns
+      __m256i x[8], y[8];
+      for (int r = 0; r < 8; ++r) x[r] = load(rows + r * kp + 32 * k8);
+      transpose8x8(x, y);
+      for (int j = 0; j < 8; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(panel + ((8 * k8 + j) * kPanelNV + v) * 32),
+                            y[j]);
+    }
+  }
+}
+
+// C[m][c] for MR rows of shifted activations (row stride ldu, k4s steps of 4 columns) and the
+// panel's columns [0, nb). Loops over acc16[] have constant bounds so they unroll and the
+// accumulators stay in registers.
 template <int MR>
-void panel_tile(const int8_t* A, int64_t lda, int64_t K, const int8_t* panel, const int32_t* corr,
-                int64_t nb, int32_t* C, int64_t ldc) {
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), ones16 = _mm256_set1_epi16(1);
-  const int64_t full = K / 4;
-  __m256i acc[MR][kPanelNV];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm256_setzero_si256();
-  // Steps [k0, k1) of 4 columns each; a4(m, k4) gives row m's 4 activations.
-  auto steps = [&](int64_t k0, int64_t k1, auto a4) {
+void panel_tile(const uint8_t* Au, int64_t ldu, int64_t k4s, const int8_t* panel,
+                const int32_t* corr, int64_t nb, int32_t* C, int64_t ldc) {
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  alignas(32) int32_t acc[MR][kPanelNV][8] = {};
+  for (int64_t k0 = 0; k0 < k4s; k0 += kPanelWiden) {
+    const int64_t k1 = min64(k4s, k0 + kPanelWiden);
     __m256i acc16[MR][kPanelNV];
     for (auto& row : acc16)
       for (auto& v : row) v = _mm256_setzero_si256();
@@ -231,35 +275,33 @@ void panel_tile(const int8_t* A, int64_t lda, int64_t K, const int8_t* panel, co
       __m256i w[kPanelNV];
       for (int v = 0; v < kPanelNV; ++v) w[v] = load(panel + (k4 * kPanelNV + v) * 32);
       for (int m = 0; m < MR; ++m) {
-        const __m256i a = _mm256_xor_si256(_mm256_set1_epi32(a4(m, k4)), flip);
-        for (int v = 0; v < kPanelNV; ++v)
-          acc16[m][v] = _mm256_add_epi16(acc16[m][v], _mm256_maddubs_epi16(a, w[v]));
+        int32_t x;
+        std::memcpy(&x, Au + m * ldu + 4 * k4, 4);
+        const __m256i a = _mm256_set1_epi32(x);
+        for (int v = 0; v < kPanelNV; ++v) acc16[m][v] = maddubs_add(acc16[m][v], a, w[v]);
       }
     }
     for (int m = 0; m < MR; ++m)
-      for (int v = 0; v < kPanelNV; ++v)
-        acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_madd_epi16(acc16[m][v], ones16));
-  };
-  for (int64_t k0 = 0; k0 < full; k0 += kPanelWiden)
-    steps(k0, min64(full, k0 + kPanelWiden), [&](int m, int64_t k4) {
-      int32_t x;
-      std::memcpy(&x, A + m * lda + 4 * k4, 4);
-      return x;
-    });
-  if (full * 4 < K)  // the last 1..3 columns; the bytes past K meet zero weights
-    steps(full, full + 1, [&](int m, int64_t k4) {
-      int32_t x = 0;
-      std::memcpy(&x, A + m * lda + 4 * k4, static_cast<size_t>(K - 4 * full));
-      return x;
-    });
+      for (int v = 0; v < kPanelNV; ++v) {
+        __m256i* dst = reinterpret_cast<__m256i*>(acc[m][v]);
+        _mm256_store_si256(dst, _mm256_add_epi32(_mm256_load_si256(dst),
+                                                 _mm256_madd_epi16(acc16[m][v], ones16)));
+      }
+  }
   for (int v = 0; v < kPanelNV; ++v) {
-    const __m256i cv = load(corr + 8 * v);
     const int64_t cols = nb - 8 * v;
-    for (int m = 0; m < MR; ++m) {
-      alignas(32) int32_t out[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm256_sub_epi32(acc[m][v], cv));
-      for (int64_t c = 0; c < cols && c < 8; ++c) C[m * ldc + 8 * v + c] = out[c];
-    }
+    for (int m = 0; m < MR; ++m)
+      for (int64_t c = 0; c < cols && c < 8; ++c) C[m * ldc + 8 * v + c] = acc[m][v][c] - corr[8 * v + c];
+  }
+}
+
+// Rows [m, m + mr) with mr < kPanelMR: the leftover rows of a block.
+template <int MR>
+void panel_rest(int64_t mr, const uint8_t* Au, int64_t ldu, int64_t k4s, const int8_t* panel,
+                const int32_t* corr, int64_t nb, int32_t* C, int64_t ldc) {
+  if constexpr (MR > 0) {
+    if (mr == MR) return panel_tile<MR>(Au, ldu, k4s, panel, corr, nb, C, ldc);
+    panel_rest<MR - 1>(mr, Au, ldu, k4s, panel, corr, nb, C, ldc);
   }
 }
 
@@ -298,26 +340,29 @@ void i2t_gemm_ukernel__avx2_8x1(int64_t M, int64_t N, int64_t K, const int8_t* A
   }
 }
 
-void i2t_gemm_ukernel__avx2_3x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+void i2t_gemm_ukernel__avx2_6x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                    const uint8_t* W, int32_t* C, int64_t ldc) {
-  // One allocation per call for the panel, its corrections and a row of weights; the driver
-  // calls this on blocks of many rows, so it is amortised.
-  const int64_t panel_bytes = (K + 3) / 4 * kPanelCols * 4;
-  void* scratch = std::aligned_alloc(
-      32, static_cast<size_t>(panel_bytes + 4 * kPanelCols + i2_padded_cols(K) + 32) / 32 * 32);
-  if (scratch == nullptr) std::abort();  // no exceptions from kernels; a block is a few MB
+  // Per-thread scratch (ukernel_scratch) for the panel, its corrections, 8 rows of weights
+  // and the shifted activations.
+  const int64_t k4s = (K + 3) / 4, ldu = 4 * k4s;
+  const int64_t panel_bytes = i2_padded_cols(K) * kPanelCols;
+  const int64_t rows_bytes = 8 * i2_padded_cols(K);
+  void* scratch = ukernel_scratch(panel_bytes + 4 * kPanelCols + rows_bytes + M * ldu);
   int8_t* panel = static_cast<int8_t*>(scratch);
   int32_t* corr = reinterpret_cast<int32_t*>(panel + panel_bytes);
-  int8_t* row = panel + panel_bytes + 4 * kPanelCols;
+  int8_t* rows = panel + panel_bytes + 4 * kPanelCols;
+  uint8_t* Au = reinterpret_cast<uint8_t*>(rows + rows_bytes);
+  shift_rows_to_u8(M, K, A, lda, Au, ldu);
   for (int64_t n0 = 0; n0 < N; n0 += kPanelCols) {
     const int64_t nb = min64(kPanelCols, N - n0);
-    decode_panel(W + n0 * i2_row_bytes(K), nb, K, panel, corr, row);
+    decode_panel(W + n0 * i2_row_bytes(K), nb, K, panel, corr, rows);
     int64_t m = 0;
     for (; m + kPanelMR <= M; m += kPanelMR)
-      panel_tile<kPanelMR>(A + m * lda, lda, K, panel, corr, nb, C + m * ldc + n0, ldc);
-    for (; m < M; ++m) panel_tile<1>(A + m * lda, lda, K, panel, corr, nb, C + m * ldc + n0, ldc);
+      panel_tile<kPanelMR>(Au + m * ldu, ldu, k4s, panel, corr, nb, C + m * ldc + n0, ldc);
+    if (m < M)
+      panel_rest<kPanelMR - 1>(M - m, Au + m * ldu, ldu, k4s, panel, corr, nb, C + m * ldc + n0,
+                               ldc);
   }
-  std::free(scratch);
 }
 
 }  // namespace chimera

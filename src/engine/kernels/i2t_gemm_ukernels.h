@@ -16,6 +16,13 @@
 
 namespace chimera {
 
+// Scratch memory for the panel kernels: at least `bytes` bytes, 64-byte aligned, owned by the
+// calling thread and valid until its next call. It grows and is kept, because the large-M
+// kernels need megabytes per call and a fresh allocation that large is mapped, faulted in and
+// zeroed by the OS every time (4 % of a 512-token prompt). Aborts if memory runs out (kernels
+// throw nothing).
+void* ukernel_scratch(int64_t bytes);
+
 using I2tGemmUkernel = void (*)(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                 const uint8_t* W, int32_t* C, int64_t ldc);
 
@@ -35,8 +42,8 @@ void i2t_gemm_ukernel__avx2_8x1(int64_t M, int64_t N, int64_t K, const int8_t* A
                                 const uint8_t* W, int32_t* C, int64_t ldc);
 // AVX2, large M: like the AVX-512 panel kernel below (weights decoded once per block into s8
 // panels, 4 broadcast activations shifted to u8), with vpmaddubsw into int16 sums widened every
-// 64 steps. Tiles of 3 rows x 16 columns (4 rows spill: AVX2 has 16 vector registers).
-void i2t_gemm_ukernel__avx2_3x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+// 64 steps, the activations shifted to u8 once per call. Tiles of 6 rows x 16 columns.
+void i2t_gemm_ukernel__avx2_6x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                                    const uint8_t* W, int32_t* C, int64_t ldc);
 
 // AVX-512 VNNI GEMV (M = 1), 4 packed rows at a time: a block's 32 bytes are broadcast to both

@@ -37,5 +37,22 @@ inline __m256i maddubs_add(__m256i acc, __m256i u, const void* p) {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// Au [M, ldu] = A [M, lda] ^ 0x80, i.e. a + 128 as unsigned bytes (the u8 operand of vpmaddubsw
+// and vpdpbusd), for columns < K; columns [K, ldu) get 0x80 (a = 0). The panel kernels shift
+// their activations once with this instead of on every broadcast.
+inline void shift_rows_to_u8(int64_t M, int64_t K, const int8_t* A, int64_t lda, uint8_t* Au,
+                             int64_t ldu) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t m = 0; m < M; ++m) {
+    const int8_t* a = A + m * lda;
+    uint8_t* au = Au + m * ldu;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(au + k), _mm256_xor_si256(load(a + k), flip));
+    for (; k < K; ++k) au[k] = static_cast<uint8_t>(a[k] ^ 0x80);
+    for (; k < ldu; ++k) au[k] = 0x80;
+  }
+}
+
 }  // namespace
 }  // namespace chimera

@@ -52,28 +52,48 @@ Var relu_squared(const Var& x) {
   });
 }
 
+// exp(-a) for the elements [b, e) of a block from for_blocks, into e_neg.
+void exp_neg(const float* a, int64_t b, int64_t e, float* e_neg) {
+  for (int64_t i = b; i < e; ++i) e_neg[i - b] = -a[i];
+  exp_f32(e - b, e_neg, e_neg);
+}
+
 // y = silu(a) * b with silu(a) = a / (1 + exp(-a)) (torch's formula);
-// da = g * b * s * (1 + a * (1 - s)) with s = sigmoid(a); db = g * silu(a)
+// da = g * b * s * (1 + a * (1 - s)) with s = sigmoid(a); db = g * silu(a).
+// exp_f32 takes blocks of for_blocks' size through a buffer on the stack.
 Var swiglu(const Var& gate, const Var& up) {
   check_same_shape(gate.value(), up.value(), "swiglu");
   const float* pa = gate.value().f32();
   const float* pb = up.value().f32();
-  Tensor y = generate(gate.shape(), [&](int64_t i) {
-    return pa[i] / (1.0f + std::exp(-pa[i])) * pb[i];
+  Tensor y = Tensor::empty(gate.shape());
+  float* py = y.f32();
+  for_blocks(y.numel(), [&](int64_t b, int64_t e) {
+    float en[kForBlock];
+    exp_neg(pa, b, e, en);
+    for (int64_t i = b; i < e; ++i) py[i] = pa[i] / (1.0f + en[i - b]) * pb[i];
   });
   return make_op("swiglu", y, {gate, up}, [gate, up](const Tensor& g) {
     const float* pa = gate.value().f32();
     const float* pb = up.value().f32();
     const float* pg = g.f32();
-    if (gate.requires_grad())
-      add_grad(gate, generate(g.shape(), [&](int64_t i) {
-                 const float s = 1.0f / (1.0f + std::exp(-pa[i]));
-                 return pg[i] * pb[i] * (s * (1.0f + pa[i] * (1.0f - s)));
-               }));
-    if (up.requires_grad())
-      add_grad(up, generate(g.shape(), [&](int64_t i) {
-                 return pg[i] * (pa[i] / (1.0f + std::exp(-pa[i])));
-               }));
+    Tensor da, db;
+    float* pda = nullptr;
+    float* pdb = nullptr;
+    if (gate.requires_grad()) da = Tensor::empty(g.shape()), pda = da.f32();
+    if (up.requires_grad()) db = Tensor::empty(g.shape()), pdb = db.f32();
+    for_blocks(g.numel(), [&](int64_t b, int64_t e) {
+      float en[kForBlock];
+      exp_neg(pa, b, e, en);
+      for (int64_t i = b; i < e; ++i) {
+        if (pda) {
+          const float s = 1.0f / (1.0f + en[i - b]);
+          pda[i] = pg[i] * pb[i] * (s * (1.0f + pa[i] * (1.0f - s)));
+        }
+        if (pdb) pdb[i] = pg[i] * (pa[i] / (1.0f + en[i - b]));
+      }
+    });
+    if (pda) add_grad(gate, da);
+    if (pdb) add_grad(up, db);
   });
 }
 

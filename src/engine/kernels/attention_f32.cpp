@@ -63,32 +63,47 @@ int64_t last_key(const AttentionShape& a, int64_t i) { return a.kv_len - a.q_len
 // products (56 % at 512 tokens). Probabilities past a row's last key are stored as zeros.
 constexpr int64_t kQueryBlock = 64;
 
+// p = softmax(row[0, n)) in place, zeros in [n, width).
+void softmax_row(float* row, int64_t n, int64_t width) {
+  const float m = row_max(row, n);
+  for (int64_t j = 0; j < n; ++j) row[j] -= m;
+  exp_f32(n, row, row);
+  const float inv = static_cast<float>(1.0 / row_sum(row, n));
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  std::fill(row + n, row + width, 0.0f);
+}
+
 void attention_forward_f32(const AttentionShape& a, const float* q, const float* k,
                            const float* v, float* out, float* p) {
   const Strides st = strides(a);
   const int64_t group = a.heads / a.kv_heads;
+  // s = scale * q k^T: the scale is the gemm's alpha (one multiply of each sum, as a separate
+  // pass would); then softmax per row, out = p v.
+  if (a.q_len == 1) {
+    // One new token (generation): the query heads that share a key/value head are the rows of
+    // one product, so the cached keys and values are read once per group, not once per head.
+    parallel_for(a.batch * a.kv_heads, group * a.kv_len * a.head_dim, [&](int64_t bg) {
+      const int64_t b = bg / a.kv_heads, g = bg % a.kv_heads, h0 = g * group;
+      float* pr = p + st.p_at(a, b, h0);
+      gemm_f32(false, true, group, a.kv_len, a.head_dim, a.scale, q + st.q_at(a, b, h0),
+               a.head_dim, k + st.kv_at(a, b, g), st.kv_row, 0.0f, pr, a.kv_len);
+      for (int64_t h = 0; h < group; ++h) softmax_row(pr + h * a.kv_len, a.kv_len, a.kv_len);
+      gemm_f32(false, false, group, a.head_dim, a.kv_len, 1.0f, pr, a.kv_len,
+               v + st.kv_at(a, b, g), st.kv_row, 0.0f, out + st.q_at(a, b, h0), a.head_dim);
+    });
+    return;
+  }
   parallel_for(a.batch * a.heads, a.q_len * a.kv_len * a.head_dim, [&](int64_t bh) {
     const int64_t b = bh / a.heads, h = bh % a.heads, g = h / group;
     float* pb = p + st.p_at(a, b, h);
     for (int64_t i0 = 0; i0 < a.q_len; i0 += kQueryBlock) {
       const int64_t rows = std::min(kQueryBlock, a.q_len - i0);
       const int64_t keys = last_key(a, i0 + rows - 1) + 1;
-      const float* qb = q + st.q_at(a, b, h) + i0 * st.q_row;
       float* pr = pb + i0 * a.kv_len;
-      // s = scale * q k^T (the gemm's alpha: one multiply of each sum, as a separate pass
-      // would), then masked and normalised row by row in place.
-      gemm_f32(false, true, rows, keys, a.head_dim, a.scale, qb, st.q_row, k + st.kv_at(a, b, g),
-               st.kv_row, 0.0f, pr, a.kv_len);
-      for (int64_t i = i0; i < i0 + rows; ++i) {
-        float* row = pb + i * a.kv_len;
-        const int64_t n = last_key(a, i) + 1;
-        const float m = row_max(row, n);
-        for (int64_t j = 0; j < n; ++j) row[j] -= m;
-        exp_f32(n, row, row);
-        const float inv = static_cast<float>(1.0 / row_sum(row, n));
-        for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-        std::fill(row + n, row + a.kv_len, 0.0f);
-      }
+      gemm_f32(false, true, rows, keys, a.head_dim, a.scale, q + st.q_at(a, b, h) + i0 * st.q_row,
+               st.q_row, k + st.kv_at(a, b, g), st.kv_row, 0.0f, pr, a.kv_len);
+      for (int64_t i = i0; i < i0 + rows; ++i)
+        softmax_row(pb + i * a.kv_len, last_key(a, i) + 1, a.kv_len);
       gemm_f32(false, false, rows, a.head_dim, keys, 1.0f, pr, a.kv_len, v + st.kv_at(a, b, g),
                st.kv_row, 0.0f, out + st.q_at(a, b, h) + i0 * st.q_row, st.q_row);
     }

@@ -40,7 +40,10 @@ constexpr int64_t kLargeMShortK = 64, kLargeMLongK = 128, kShortK = 1024;
 constexpr int64_t kLargeMaxK = 8192;
 constexpr int64_t kSmallBlockRows = 64;           // rows of A per block: 256 KB at K = 4096
 constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // packed W per block: L2-resident
-constexpr int64_t kLargeBlockCols = 64;           // one panel
+// Columns per large-M block: 4 AVX-512 panels, 16 AVX2 ones. The panel kernels shift a block's
+// activations to u8 once per call, which at one 64-column panel per call cost about as much as
+// the vpxor per broadcast it replaced (AVX-512: one vpdpbusd does 64 products).
+constexpr int64_t kLargeBlockCols = 256;
 constexpr int64_t kSerialMacs = 1 << 18;          // below this, threads cost more than they save
 
 void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,

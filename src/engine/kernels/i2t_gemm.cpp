@@ -18,14 +18,19 @@ struct I2tUkernels {
   I2tGemmUkernel gemv;   // M = 1
   I2tGemmUkernel small;  // the rest
   I2tGemmUkernel large;  // enough rows to share a panel's decode, K <= kLargeMaxK
+  // Columns per large-M block. AVX2: 16 of its 16-column panels, because its kernel shifts a
+  // block's activations to u8 once per call (at one panel per call that cost as much as the
+  // vpxor per broadcast it replaced). AVX-512: one 64-column panel (4 per call measured 10-20 %
+  // slower at M = 2048 and K = 8192).
+  int64_t large_block_cols;
 };
 
 // Indexed by Isa; filled at compile time, so the only run-time choice is active_isa(), once.
 constexpr I2tUkernels kUkernels[] = {
-    {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar},
-    {i2t_gemv_ukernel__avx2_1x1, i2t_gemm_ukernel__avx2_8x1, i2t_gemm_ukernel__avx2_6x16c4},
+    {i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, i2t_gemm_ukernel__scalar, 64},
+    {i2t_gemv_ukernel__avx2_1x1, i2t_gemm_ukernel__avx2_8x1, i2t_gemm_ukernel__avx2_6x16c4, 256},
     {i2t_gemv_ukernel__avx512vnni_1x4, i2t_gemm_ukernel__avx512vnni_4x4,
-     i2t_gemm_ukernel__avx512vnni_16x16c4}};
+     i2t_gemm_ukernel__avx512vnni_16x16c4, 64}};
 static_assert(std::size(kUkernels) == static_cast<size_t>(Isa::avx512vnni) + 1,
               "one set of micro-kernels per Isa");
 
@@ -40,10 +45,6 @@ constexpr int64_t kLargeMShortK = 64, kLargeMLongK = 128, kShortK = 1024;
 constexpr int64_t kLargeMaxK = 8192;
 constexpr int64_t kSmallBlockRows = 64;           // rows of A per block: 256 KB at K = 4096
 constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // packed W per block: L2-resident
-// Columns per large-M block: 4 AVX-512 panels, 16 AVX2 ones. The panel kernels shift a block's
-// activations to u8 once per call, which at one 64-column panel per call cost about as much as
-// the vpxor per broadcast it replaced (AVX-512: one vpdpbusd does 64 products).
-constexpr int64_t kLargeBlockCols = 256;
 constexpr int64_t kSerialMacs = 1 << 18;          // below this, threads cost more than they save
 
 void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
@@ -75,7 +76,7 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
     block_cols = std::max<int64_t>(16, kSmallBlockWBytes / row_bytes);
   } else {
     ukernel = ukernels.large;
-    block_cols = kLargeBlockCols;
+    block_cols = ukernels.large_block_cols;
     // Rows per panel: enough to amortise its decode (256 and up), few enough that every thread
     // gets several blocks.
     const int64_t col_blocks = (N + block_cols - 1) / block_cols;

@@ -253,25 +253,37 @@ void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int NV, int8_t* panel
   }
 }
 
-// C[m][c] for MR rows of shifted activations (u8, row stride ldu, k4s steps of 4 columns) and
-// the panel's columns [0, nb): vpdpbusd of 4 bytes of a row broadcast to all lanes with each
-// panel vector, so each lane sums over k for one column. The activations come shifted (one
-// vpxor per row and step less: 1 in 5 vector ops at 6 x 4). Every loop touching acc[] has
-// constant bounds and no calls, so it is unrolled and acc[] stays in registers (otherwise GCC
-// stores all of it on every iteration).
+// C[m][c] for MR rows of A and the panel's columns [0, nb): vpdpbusd of 4 bytes of a row of A
+// broadcast to all lanes with each panel vector, so each lane sums over k for one column. The
+// shift to u8 stays a vpxor per broadcast here (the AVX2 kernel shifts a copy of A once): it
+// issues beside the vpdpbusd, and the shifted copy measured 20 % slower at M = K = N = 2048.
+// Every loop touching acc[] has constant bounds and no calls, so it is unrolled and acc[] stays
+// in registers (otherwise GCC stores all of it on every iteration).
 template <int MR, int NV>
-void panel_tile(const uint8_t* Au, int64_t ldu, int64_t k4s, const int8_t* panel,
-                const int32_t* corr, int64_t nb, int32_t* C, int64_t ldc) {
+void panel_tile(const int8_t* A, int64_t lda, int64_t K, const int8_t* panel, const int32_t* corr,
+                int64_t nb, int32_t* C, int64_t ldc) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i acc[MR][NV];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_si512();
-  for (int64_t k4 = 0; k4 < k4s; ++k4) {
+  const int64_t full = K / 4;
+  for (int64_t k4 = 0; k4 < full; ++k4) {
     __m512i w[NV];
     for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(panel + (k4 * NV + v) * 64);
     for (int m = 0; m < MR; ++m) {
       int32_t a4;
-      std::memcpy(&a4, Au + m * ldu + 4 * k4, 4);
-      const __m512i a = _mm512_set1_epi32(a4);
+      std::memcpy(&a4, A + m * lda + 4 * k4, 4);
+      const __m512i a = _mm512_xor_si512(_mm512_set1_epi32(a4), flip);
+      for (int v = 0; v < NV; ++v) acc[m][v] = dpbusd(acc[m][v], a, w[v]);
+    }
+  }
+  if (full * 4 < K) {  // the last 1..3 columns; the bytes past K meet zero weights
+    const __mmask16 valid = static_cast<__mmask16>((1u << (K - 4 * full)) - 1);
+    __m512i w[NV];
+    for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_si512(panel + (full * NV + v) * 64);
+    for (int m = 0; m < MR; ++m) {
+      const __m128i a4 = _mm_maskz_loadu_epi8(valid, A + m * lda + 4 * full);
+      const __m512i a = _mm512_xor_si512(_mm512_broadcastd_epi32(a4), flip);
       for (int v = 0; v < NV; ++v) acc[m][v] = dpbusd(acc[m][v], a, w[v]);
     }
   }
@@ -287,12 +299,12 @@ void panel_tile(const uint8_t* Au, int64_t ldu, int64_t k4s, const int8_t* panel
 
 // All M rows against one decoded panel: MR-row tiles, then single rows.
 template <int MR, int NV>
-void panel_rows(int64_t M, const uint8_t* Au, int64_t ldu, int64_t k4s, const int8_t* panel,
+void panel_rows(int64_t M, const int8_t* A, int64_t lda, int64_t K, const int8_t* panel,
                 const int32_t* corr, int64_t nb, int32_t* C, int64_t ldc) {
   int64_t m = 0;
   for (; m + MR <= M; m += MR)
-    panel_tile<MR, NV>(Au + m * ldu, ldu, k4s, panel, corr, nb, C + m * ldc, ldc);
-  for (; m < M; ++m) panel_tile<1, NV>(Au + m * ldu, ldu, k4s, panel, corr, nb, C + m * ldc, ldc);
+    panel_tile<MR, NV>(A + m * lda, lda, K, panel, corr, nb, C + m * ldc, ldc);
+  for (; m < M; ++m) panel_tile<1, NV>(A + m * lda, lda, K, panel, corr, nb, C + m * ldc, ldc);
 }
 
 }  // namespace
@@ -355,17 +367,13 @@ void i2t_gemm_ukernel__avx512vnni_4x4(int64_t M, int64_t N, int64_t K, const int
 
 void i2t_gemm_ukernel__avx512vnni_16x16c4(int64_t M, int64_t N, int64_t K, const int8_t* A,
                                           int64_t lda, const uint8_t* W, int32_t* C, int64_t ldc) {
-  // Per-thread scratch (ukernel_scratch) for the panel, its corrections, 16 rows of weights
-  // and the shifted activations.
+  // Per-thread scratch (ukernel_scratch) for the panel, its corrections and 16 rows of weights.
   const int64_t panel_bytes = i2_padded_cols(K) * kPanelCols;
   const int64_t rows_bytes = 16 * i2_padded_cols(K);
-  const int64_t k4s = (K + 3) / 4, ldu = 4 * k4s;
-  void* scratch = ukernel_scratch(panel_bytes + 4 * kPanelCols + rows_bytes + M * ldu);
+  void* scratch = ukernel_scratch(panel_bytes + 4 * kPanelCols + rows_bytes);
   int8_t* panel = static_cast<int8_t*>(scratch);
   int32_t* corr = reinterpret_cast<int32_t*>(panel + panel_bytes);
   int8_t* rows = panel + panel_bytes + 4 * kPanelCols;
-  uint8_t* Au = reinterpret_cast<uint8_t*>(rows + rows_bytes);
-  shift_rows_to_u8(M, K, A, lda, Au, ldu);
   for (int64_t n0 = 0; n0 < N; n0 += kPanelCols) {
     const int64_t nb = min64(kPanelCols, N - n0);
     const int NV = static_cast<int>((nb + 15) / 16);
@@ -373,16 +381,16 @@ void i2t_gemm_ukernel__avx512vnni_16x16c4(int64_t M, int64_t N, int64_t K, const
     int32_t* c = C + n0;
     switch (NV) {  // tiles of at most 24 accumulators
       case 1:
-        panel_rows<16, 1>(M, Au, ldu, k4s, panel, corr, nb, c, ldc);
+        panel_rows<16, 1>(M, A, lda, K, panel, corr, nb, c, ldc);
         break;
       case 2:
-        panel_rows<12, 2>(M, Au, ldu, k4s, panel, corr, nb, c, ldc);
+        panel_rows<12, 2>(M, A, lda, K, panel, corr, nb, c, ldc);
         break;
       case 3:
-        panel_rows<8, 3>(M, Au, ldu, k4s, panel, corr, nb, c, ldc);
+        panel_rows<8, 3>(M, A, lda, K, panel, corr, nb, c, ldc);
         break;
       default:
-        panel_rows<6, 4>(M, Au, ldu, k4s, panel, corr, nb, c, ldc);
+        panel_rows<6, 4>(M, A, lda, K, panel, corr, nb, c, ldc);
         break;
     }
   }

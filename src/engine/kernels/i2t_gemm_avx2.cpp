@@ -258,6 +258,45 @@ void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int8_t* panel, int32_
   }
 }
 
+// Au [M, ldu] = A [M, lda] ^ 0x80, i.e. a + 128 as unsigned bytes (vpmaddubsw's u8 operand),
+// for columns < K; columns [K, ldu) get 0x80 (a = 0), K <= ldu < K + 4. The panel kernel shifts
+// its activations once with this instead of on every broadcast. The end of a row goes in 16-,
+// 8- and 4-byte steps: a zero-padded copy read back as one vector stalls on store forwarding
+// (it took 2/3 of this function at K = 144).
+void shift_rows_to_u8(int64_t M, int64_t K, const int8_t* A, int64_t lda, uint8_t* Au,
+                             int64_t ldu) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m128i flip16 = _mm256_castsi256_si128(flip);
+  for (int64_t m = 0; m < M; ++m) {
+    const int8_t* a = A + m * lda;
+    uint8_t* au = Au + m * ldu;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(au + k), _mm256_xor_si256(load(a + k), flip));
+    if (k + 16 <= K) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(au + k),
+                       _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + k)),
+                                     flip16));
+      k += 16;
+    }
+    if (k + 8 <= K) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(au + k),
+                       _mm_xor_si128(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + k)),
+                                     flip16));
+      k += 8;
+    }
+    if (k + 4 <= K) {
+      uint32_t x;
+      std::memcpy(&x, a + k, 4);
+      x ^= 0x80808080u;
+      std::memcpy(au + k, &x, 4);
+      k += 4;
+    }
+    for (; k < K; ++k) au[k] = static_cast<uint8_t>(a[k] ^ 0x80);
+    for (; k < ldu; ++k) au[k] = 0x80;
+  }
+}
+
 // C[m][c] for MR rows of shifted activations (row stride ldu, k4s steps of 4 columns) and the
 // panel's columns [0, nb). Loops over acc16[] have constant bounds so they unroll and the
 // accumulators stay in registers.

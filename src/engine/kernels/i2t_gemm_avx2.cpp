@@ -221,32 +221,9 @@ void transpose8x8(const __m256i* x, __m256i* out) {
 // 512-token prompt).
 void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int8_t* panel, int32_t* corr,
                   int8_t* rows) {
-  const int64_t row_bytes = i2_row_bytes(K), kp = i2_padded_cols(K);
-  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-  const __m256i ones16 = _mm256_set1_epi16(1);
+  const int64_t kp = i2_padded_cols(K);
   for (int v = 0; v < kPanelNV; ++v) {
-    for (int64_t r = 0; r < 8; ++r) {
-      const int64_t n = 8 * v + r;
-      int8_t* row = rows + r * kp;
-      corr[n] = 0;
-      if (n >= nb) {
-        std::memset(row, 0, static_cast<size_t>(kp));
-        continue;
-      }
-      for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
-        const __m256i w = load(W + n * row_bytes + b * kI2BlockBytes);
-        for (int s = 0; s < 4; ++s)
-          _mm256_storeu_si256(
-              reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
-              _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
-      }
-      for (int64_t k = K; k < kp; ++k) row[k] = 0;  // meets the shifted 0 activations
-      __m256i sum = _mm256_setzero_si256();  // |int16 lane| <= 2 per 32 bytes: no overflow
-      for (int64_t k = 0; k < kp; k += 32)
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(one, load(row + k)),
-                                                      ones16));
-      corr[n] = 128 * hsum(sum);
-    }
+    decode_i2_rows(W, K, 8 * v, 8, nb, rows, corr);
     for (int64_t k8 = 0; k8 < kp / 32; ++k8) {  // 8 steps of 4 columns
       __m256i x[8], y[8];
       for (int r = 0; r < 8; ++r) x[r] = load(rows + r * kp + 32 * k8);

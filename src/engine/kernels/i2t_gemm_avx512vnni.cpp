@@ -219,30 +219,9 @@ void transpose16x16(const __m512i* x, __m512i* out) {
 // bytes. Rows are decoded whole, then turned into panel vectors 16 x 16 dwords at a time.
 void decode_panel(const uint8_t* W, int64_t nb, int64_t K, int NV, int8_t* panel, int32_t* corr,
                   int8_t* rows) {
-  const int64_t row_bytes = i2_row_bytes(K), kp = i2_padded_cols(K);
-  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const int64_t kp = i2_padded_cols(K);
   for (int v = 0; v < NV; ++v) {
-    for (int64_t r = 0; r < 16; ++r) {
-      const int64_t n = 16 * v + r;
-      int8_t* row = rows + r * kp;
-      corr[n] = 0;
-      if (n >= nb) {
-        std::memset(row, 0, static_cast<size_t>(kp));
-        continue;
-      }
-      for (int64_t b = 0; b < row_bytes / kI2BlockBytes; ++b) {
-        const __m256i w = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i*>(W + n * row_bytes + b * kI2BlockBytes));
-        for (int s = 0; s < 4; ++s)
-          _mm256_storeu_si256(
-              reinterpret_cast<__m256i*>(row + b * kBlock + 32 * s),
-              _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(w, 2 * s), three), one));
-      }
-      for (int64_t k = K; k < kp; ++k) row[k] = 0;  // meets the shifted 0 activations
-      int32_t sum = 0;
-      for (int64_t k = 0; k < K; ++k) sum += row[k];
-      corr[n] = 128 * sum;
-    }
+    decode_i2_rows(W, K, 16 * v, 16, nb, rows, corr);
     for (int64_t k16 = 0; k16 < kp / 64; ++k16) {  // 16 steps of 4 columns
       __m512i x[16], y[16];
       for (int r = 0; r < 16; ++r) x[r] = _mm512_loadu_si512(rows + r * kp + 64 * k16);

@@ -56,8 +56,6 @@ double row_sum(const float* x, int64_t n) {
 // The last key query i may see.
 int64_t last_key(const AttentionShape& a, int64_t i) { return a.kv_len - a.q_len + i; }
 
-}  // namespace
-
 // Queries are taken in blocks of kQueryBlock rows, each multiplied only with the keys its last
 // row may see: a causal prompt (q_len = kv_len) then does a little over half of the full
 // products (56 % at 512 tokens). Probabilities past a row's last key are stored as zeros.
@@ -73,26 +71,14 @@ void softmax_row(float* row, int64_t n, int64_t width) {
   std::fill(row + n, row + width, 0.0f);
 }
 
+}  // namespace
+
 void attention_forward_f32(const AttentionShape& a, const float* q, const float* k,
                            const float* v, float* out, float* p) {
   const Strides st = strides(a);
   const int64_t group = a.heads / a.kv_heads;
-  // s = scale * q k^T: the scale is the gemm's alpha (one multiply of each sum, as a separate
+  // s = scale * q k^T (the scale is the gemm's alpha: one multiply of each sum, as a separate
   // pass would); then softmax per row, out = p v.
-  if (a.q_len == 1) {
-    // One new token (generation): the query heads that share a key/value head are the rows of
-    // one product, so the cached keys and values are read once per group, not once per head.
-    parallel_for(a.batch * a.kv_heads, group * a.kv_len * a.head_dim, [&](int64_t bg) {
-      const int64_t b = bg / a.kv_heads, g = bg % a.kv_heads, h0 = g * group;
-      float* pr = p + st.p_at(a, b, h0);
-      gemm_f32(false, true, group, a.kv_len, a.head_dim, a.scale, q + st.q_at(a, b, h0),
-               a.head_dim, k + st.kv_at(a, b, g), st.kv_row, 0.0f, pr, a.kv_len);
-      for (int64_t h = 0; h < group; ++h) softmax_row(pr + h * a.kv_len, a.kv_len, a.kv_len);
-      gemm_f32(false, false, group, a.head_dim, a.kv_len, 1.0f, pr, a.kv_len,
-               v + st.kv_at(a, b, g), st.kv_row, 0.0f, out + st.q_at(a, b, h0), a.head_dim);
-    });
-    return;
-  }
   parallel_for(a.batch * a.heads, a.q_len * a.kv_len * a.head_dim, [&](int64_t bh) {
     const int64_t b = bh / a.heads, h = bh % a.heads, g = h / group;
     float* pb = p + st.p_at(a, b, h);

@@ -52,11 +52,15 @@ Var relu_squared(const Var& x) {
   });
 }
 
+namespace {
+
 // exp(-a) for the elements [b, e) of a block from for_blocks, into e_neg.
 void exp_neg(const float* a, int64_t b, int64_t e, float* e_neg) {
   for (int64_t i = b; i < e; ++i) e_neg[i - b] = -a[i];
   exp_f32(e - b, e_neg, e_neg);
 }
+
+}  // namespace
 
 // y = silu(a) * b with silu(a) = a / (1 + exp(-a)) (torch's formula);
 // da = g * b * s * (1 + a * (1 - s)) with s = sigmoid(a); db = g * silu(a).

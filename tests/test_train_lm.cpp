@@ -164,25 +164,27 @@ TEST(Generate, SameSeedSameTextAndCheckpointEqualsModelFile) {
   g.prompt = "Entry 4";
   g.max_tokens = 8;
   g.temperature = 1.0;
-  auto model = load_lm(r.checkpoint_path, "");
-  const GenerateResult first = generate(*model, g), second = generate(*model, g);
+  const LanguageModel lm = load_lm(r.checkpoint_path, "");
+  TransformerLM* model = lm.model.get();
+  const ByteTokenizer bytes;
+  const GenerateResult first = generate(*model, bytes, g), second = generate(*model, bytes, g);
   EXPECT_EQ(first.text, second.text);
   EXPECT_EQ(first.generated, 8);
-  EXPECT_EQ(generate(*load_lm("", model_path), g).text, first.text);
+  EXPECT_EQ(generate(*load_lm("", model_path).model, bytes, g).text, first.text);
   g.seed = 8;
   bool differs = false;
   for (uint64_t s = 8; s < 16 && !differs; ++s) {
     g.seed = s;
-    differs = generate(*model, g).text != first.text;
+    differs = generate(*model, bytes, g).text != first.text;
   }
   EXPECT_TRUE(differs);
   // The context (16) ends generation: 7 prompt bytes + 9 generated at most.
   g.max_tokens = 100;
-  const GenerateResult capped = generate(*model, g);
+  const GenerateResult capped = generate(*model, bytes, g);
   EXPECT_TRUE(capped.stopped_at_context);
   EXPECT_EQ(capped.generated, 10);  // the last token needs no forward of its own
   g.prompt = std::string(17, 'x');
-  const std::string e = test::error_of([&] { generate(*model, g); });
+  const std::string e = test::error_of([&] { generate(*model, bytes, g); });
   EXPECT_NE(e.find("context is 16"), std::string::npos) << e;
 }
 

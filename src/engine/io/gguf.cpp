@@ -16,24 +16,6 @@ constexpr uint32_t kVersion = 3;
 constexpr uint64_t kMaxCount = uint64_t{1} << 24;
 constexpr uint32_t kMaxDims = 4;
 
-const char* value_type_name(GgufValueType t) {
-  switch (t) {
-    case GgufValueType::u8: return "u8";
-    case GgufValueType::i8: return "i8";
-    case GgufValueType::u16: return "u16";
-    case GgufValueType::i16: return "i16";
-    case GgufValueType::u32: return "u32";
-    case GgufValueType::i32: return "i32";
-    case GgufValueType::f32: return "f32";
-    case GgufValueType::boolean: return "bool";
-    case GgufValueType::string: return "string";
-    case GgufValueType::array: return "array";
-    case GgufValueType::u64: return "u64";
-    case GgufValueType::i64: return "i64";
-    case GgufValueType::f64: return "f64";
-  }
-  return "?";
-}
 
 class Writer {
  public:
@@ -142,6 +124,25 @@ uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 }  // namespace
 
+const char* gguf_value_type_name(GgufValueType t) {
+  switch (t) {
+    case GgufValueType::u8: return "u8";
+    case GgufValueType::i8: return "i8";
+    case GgufValueType::u16: return "u16";
+    case GgufValueType::i16: return "i16";
+    case GgufValueType::u32: return "u32";
+    case GgufValueType::i32: return "i32";
+    case GgufValueType::f32: return "f32";
+    case GgufValueType::boolean: return "bool";
+    case GgufValueType::string: return "string";
+    case GgufValueType::array: return "array";
+    case GgufValueType::u64: return "u64";
+    case GgufValueType::i64: return "i64";
+    case GgufValueType::f64: return "f64";
+  }
+  return "?";
+}
+
 const char* ggml_type_name(GgmlType t) {
   switch (t) {
     case GgmlType::f32: return "F32";
@@ -178,6 +179,39 @@ const GgufValue* GgufFile::find(const std::string& key) const {
   for (const auto& [k, v] : metadata)
     if (k == key) return &v;
   return nullptr;
+}
+
+std::optional<uint64_t> gguf_uint_if_any(const GgufFile& f, const std::string& key,
+                                         const std::string& source) {
+  const GgufValue* v = f.find(key);
+  if (!v) return std::nullopt;
+  if (const auto* u = std::get_if<uint64_t>(&v->scalar); u && v->type != GgufValueType::array)
+    return *u;
+  const auto* i = std::get_if<int64_t>(&v->scalar);
+  CHIMERA_CHECK(i && v->type != GgufValueType::array, "GGUF '", source, "': metadata '", key,
+                "' is not an integer");
+  CHIMERA_CHECK(*i >= 0, "GGUF '", source, "': metadata '", key, "' is negative (", *i, ")");
+  return static_cast<uint64_t>(*i);
+}
+
+uint64_t gguf_uint(const GgufFile& f, const std::string& key, const std::string& source) {
+  const std::optional<uint64_t> v = gguf_uint_if_any(f, key, source);
+  CHIMERA_CHECK(v.has_value(), "GGUF '", source, "': metadata '", key, "' is missing");
+  return *v;
+}
+
+double gguf_float(const GgufFile& f, const std::string& key, double fallback) {
+  const GgufValue* v = f.find(key);
+  if (!v || (v->type != GgufValueType::f32 && v->type != GgufValueType::f64)) return fallback;
+  return std::get<double>(v->scalar);
+}
+
+bool gguf_bool(const GgufFile& f, const std::string& key, bool fallback, const std::string& source) {
+  const GgufValue* v = f.find(key);
+  if (!v) return fallback;
+  CHIMERA_CHECK(v->type == GgufValueType::boolean, "GGUF '", source, "': metadata '", key,
+                "' is not a boolean");
+  return std::get<bool>(v->scalar);
 }
 
 const GgufTensor* GgufFile::tensor(const std::string& name) const {
@@ -250,7 +284,7 @@ GgufFile parse_gguf(const std::string& bytes, const std::string& source) {
   }
   if (const GgufValue* a = f.find("general.alignment")) {
     CHIMERA_CHECK(a->type == GgufValueType::u32, "GGUF '", source,
-                  "': general.alignment must be a u32, got ", value_type_name(a->type));
+                  "': general.alignment must be a u32, got ", gguf_value_type_name(a->type));
     const uint64_t al = std::get<uint64_t>(a->scalar);
     CHIMERA_CHECK(al > 0 && al <= 4096 && (al & (al - 1)) == 0, "GGUF '", source,
                   "': general.alignment ", al, " is not a power of two up to 4096");

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,6 +28,7 @@ enum class GgufValueType : uint32_t {
   u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7, string = 8,
   array = 9, u64 = 10, i64 = 11, f64 = 12
 };
+const char* gguf_value_type_name(GgufValueType t);
 
 // A metadata value: a scalar (held as the widest of its kind), a string, or an array of one
 // element type.
@@ -59,6 +61,13 @@ struct GgufFile {
   const GgufValue* find(const std::string& key) const;
   const GgufTensor* tensor(const std::string& name) const;
 };
+
+// Typed metadata reads. An integer of any width must be >= 0; errors name `source` and the key.
+uint64_t gguf_uint(const GgufFile& f, const std::string& key, const std::string& source);
+std::optional<uint64_t> gguf_uint_if_any(const GgufFile& f, const std::string& key,
+                                         const std::string& source);  // empty: no such key
+double gguf_float(const GgufFile& f, const std::string& key, double fallback);  // f32 or f64
+bool gguf_bool(const GgufFile& f, const std::string& key, bool fallback, const std::string& source);
 
 std::string serialize_gguf(const GgufFile& file);
 // Every check of the layout: magic, version, counts and sizes against the bytes there are,

@@ -47,8 +47,10 @@ static void register_eval(CLI::App& app) {
     // A language model (train-lm checkpoint, or a model file of one) is scored on the text.
     // (Both or neither given: eval_checkpoint says which flags to pass.)
     const bool one = a.eval.checkpoint.empty() != a.eval.model.empty();
-    if (auto lm = one ? load_lm_if_any(a.eval.checkpoint, a.eval.model) : nullptr) {
-      const Json r = eval_lm(*lm, a.corpus, a.max_windows);
+    if (const LanguageModel lm = one ? load_lm_if_any(a.eval.checkpoint, a.eval.model)
+                                     : LanguageModel{};
+        lm.model) {
+      const Json r = eval_lm(*lm.model, *lm.tokenizer, a.corpus, a.max_windows);
       if (a.json) std::cout << r.dump() << std::endl;
       else
         std::cout << "[eval] val_loss=" << py_fixed6(r["val_loss"]) << " val_bits_per_byte="

@@ -28,8 +28,8 @@ static void register_generate(CLI::App& app) {
   add_threads_option(*cmd, threads);
   cmd->callback([] {
     apply_threads(threads);
-    auto model = load_lm(a.checkpoint, a.model);
-    const GenerateResult r = generate(*model, a);
+    const LanguageModel lm = load_lm(a.checkpoint, a.model);
+    const GenerateResult r = generate(*lm.model, *lm.tokenizer, a);
     const double per_s = r.seconds > 0 ? (r.prompt_tokens + r.generated) / r.seconds : 0.0;
     if (json) {
       std::cout << Json{{"prompt", a.prompt},

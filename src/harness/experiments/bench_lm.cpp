@@ -40,7 +40,7 @@ void run_lm_bench(const LmBenchOptions& o, std::ostream& out) {
   CHIMERA_CHECK(o.prompt_tokens >= 0 && o.gen_tokens >= 0, "--prompt-tokens and --gen-tokens "
                 "must be >= 0");
   CHIMERA_CHECK(o.repetitions >= 1, "--repetitions must be >= 1, got ", o.repetitions);
-  std::unique_ptr<TransformerLM> model = load_lm(o.checkpoint, o.model);
+  std::unique_ptr<TransformerLM> model = load_lm(o.checkpoint, o.model).model;
   const int64_t context = model->options().context;
   CHIMERA_CHECK(o.prompt_tokens <= context && o.gen_tokens <= context, "the model's context is ",
                 context, " tokens: --prompt-tokens and --gen-tokens must fit in it");

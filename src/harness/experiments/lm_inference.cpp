@@ -11,6 +11,7 @@
 #include "harness/experiments/train_lm.h"
 #include "model/models/transformer_lm_file.h"
 #include "model/models/transformer_lm_gguf.h"
+#include "model/tokenizers/tokenizer_gguf.h"
 #include "train/trainer/lm_trainer.h"
 
 namespace chimera {
@@ -49,29 +50,36 @@ std::unique_ptr<TransformerLM> lm_from_checkpoint(const Checkpoint& c, const std
   return model;
 }
 
-std::unique_ptr<TransformerLM> load_lm(const std::string& checkpoint, const std::string& model) {
+LanguageModel load_lm(const std::string& checkpoint, const std::string& model) {
   CHIMERA_CHECK(checkpoint.empty() != model.empty(),
                 "pass exactly one of --checkpoint (a train-lm checkpoint) and --model (a model "
                 "file from chimera export)");
-  if (!checkpoint.empty()) return lm_from_checkpoint(load_checkpoint(checkpoint), checkpoint);
-  auto lm = load_lm_if_any("", model);
-  CHIMERA_CHECK(lm != nullptr, "'", model, "': model file: architecture '",
+  if (!checkpoint.empty())
+    return {lm_from_checkpoint(load_checkpoint(checkpoint), checkpoint),
+            std::make_unique<ByteTokenizer>()};
+  LanguageModel lm = load_lm_if_any("", model);
+  CHIMERA_CHECK(lm.model != nullptr, "'", model, "': model file: architecture '",
                 model_file_architecture(read_model_file(model)), "', expected '",
                 kTransformerArchitecture, "' (a language model)");
   return lm;
 }
 
-std::unique_ptr<TransformerLM> load_lm_if_any(const std::string& checkpoint,
-                                              const std::string& model) {
+LanguageModel load_lm_if_any(const std::string& checkpoint, const std::string& model) {
+  auto bytes = [](std::unique_ptr<TransformerLM> m) {
+    return LanguageModel{std::move(m), std::make_unique<ByteTokenizer>()};
+  };
   if (!checkpoint.empty()) {
     const Checkpoint c = load_checkpoint(checkpoint);
-    return is_lm_checkpoint(c) ? lm_from_checkpoint(c, checkpoint) : nullptr;
+    return bytes(is_lm_checkpoint(c) ? lm_from_checkpoint(c, checkpoint) : nullptr);
   }
-  if (is_gguf_file(model)) return transformer_lm_from_gguf(read_gguf(model), model);
+  if (is_gguf_file(model)) {
+    const GgufFile f = read_gguf(model);
+    return {transformer_lm_from_gguf(f, model), tokenizer_from_gguf(f, model)};
+  }
   const ModelFile file = read_model_file(model);
-  if (model_file_architecture(file) != kTransformerArchitecture) return nullptr;
+  if (model_file_architecture(file) != kTransformerArchitecture) return bytes(nullptr);
   try {
-    return transformer_lm_from_file(file);
+    return bytes(transformer_lm_from_file(file));
   } catch (const Error& e) {
     CHIMERA_FAIL("'", model, "': ", e.what());
   }
@@ -83,14 +91,22 @@ ModelFile export_lm(const Checkpoint& c, const std::string& source, PackFormat f
   return export_transformer_lm(*model, format, extra);
 }
 
-Json eval_lm(TransformerLM& model, const std::string& corpus_dir, int64_t max_windows) {
+Json eval_lm(TransformerLM& model, const Tokenizer& tokenizer, const std::string& corpus_dir,
+             int64_t max_windows) {
   CHIMERA_CHECK(max_windows >= 0, "--max-windows must be >= 0, got ", max_windows);
+  CHIMERA_CHECK(tokenizer.vocab_size() == model.options().vocab_size, "the ", tokenizer.name(),
+                " tokenizer has ", tokenizer.vocab_size(), " tokens, the model ",
+                model.options().vocab_size);
   const TextCorpus corpus = load_fortunes(corpus_dir);
   const std::vector<TokenBatch> windows = validation_windows(
-      byte_tokens(corpus.validation), model.options().context, 16, max_windows);
+      tokenizer.encode(corpus.validation, false), model.options().context, 16, max_windows);
   const LmEvalEvent e = evaluate_lm(model, windows);
+  double bytes = 0;
+  for (const TokenBatch& w : windows)
+    for (int64_t i = 0; i < w.targets.numel(); ++i)
+      bytes += static_cast<double>(tokenizer.piece(w.targets.data<int64_t>()[i]).size());
   return {{"val_loss", e.loss},
-          {"val_bits_per_byte", e.bits_per_byte},
+          {"val_bits_per_byte", e.loss * static_cast<double>(e.tokens) / std::log(2.0) / bytes},
           {"tokens", e.tokens},
           {"tokens_per_s", e.seconds > 0 ? Json(e.tokens / e.seconds) : Json()}};
 }
@@ -117,16 +133,18 @@ int64_t sample_token(const float* logits, int64_t vocab, double temperature, int
   return order[k - 1];
 }
 
-GenerateResult generate(TransformerLM& model, const GenerateArgs& a) {
+GenerateResult generate(TransformerLM& model, const Tokenizer& tokenizer, const GenerateArgs& a) {
   CHIMERA_CHECK(!a.prompt.empty(), "--prompt must not be empty");
   CHIMERA_CHECK(a.max_tokens >= 0, "--max-tokens must be >= 0, got ", a.max_tokens);
   CHIMERA_CHECK(a.temperature >= 0, "--temperature must be >= 0, got ", a.temperature);
   CHIMERA_CHECK(a.top_k >= 0, "--top-k must be >= 0, got ", a.top_k);
   const int64_t context = model.options().context, vocab = model.options().vocab_size;
-  const std::vector<int64_t> prompt = byte_tokens(a.prompt);
+  CHIMERA_CHECK(tokenizer.vocab_size() == vocab, "the ", tokenizer.name(), " tokenizer has ",
+                tokenizer.vocab_size(), " tokens, the model ", vocab);
+  const std::vector<int64_t> prompt = tokenizer.encode(a.prompt, true);
   CHIMERA_CHECK(static_cast<int64_t>(prompt.size()) <= context, "the prompt is ", prompt.size(),
-                " tokens (bytes) but the model's context is ", context,
-                "; shorten it to at most ", context, " bytes");
+                " tokens (", tokenizer.name(), ") but the model's context is ", context,
+                "; shorten it to at most ", context, " tokens");
   const auto t0 = std::chrono::steady_clock::now();
   model.eval();
   NoGradGuard no_grad;
@@ -141,6 +159,7 @@ GenerateResult generate(TransformerLM& model, const GenerateArgs& a) {
   std::vector<int64_t> out;
   while (static_cast<int64_t>(out.size()) < a.max_tokens) {
     const int64_t next = sample_token(last, vocab, a.temperature, a.top_k, rng);
+    if (next == tokenizer.end_of_text()) break;
     out.push_back(next);
     if (static_cast<int64_t>(out.size()) == a.max_tokens) break;
     if (cache.length >= context) {
@@ -154,7 +173,7 @@ GenerateResult generate(TransformerLM& model, const GenerateArgs& a) {
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.generated = static_cast<int64_t>(out.size());
-  r.text = bytes_of_tokens(out);
+  r.text = tokenizer.decode(out);
   return r;
 }
 

@@ -15,8 +15,14 @@ namespace {
 struct PyModel {
   std::unique_ptr<ChimeraResNet20> resnet;
   std::unique_ptr<TransformerLM> lm;
+  std::unique_ptr<Tokenizer> tokenizer;  // a language model's vocabulary
 
   std::string kind() const { return resnet ? "resnet20" : "transformer_lm"; }
+
+  const Tokenizer& vocabulary() const {
+    if (!tokenizer) throw py::value_error("a ResNet-20 has no tokenizer");
+    return *tokenizer;
+  }
 
   py::array logits(const py::handle& input) {
     Tensor out;
@@ -50,6 +56,20 @@ struct PyModel {
 void bind_models(py::module_& m) {
   py::class_<PyModel>(m, "Model", "A trained model in eval mode.")
       .def_property_readonly("kind", &PyModel::kind, "'resnet20' or 'transformer_lm'.")
+      .def(
+          "encode",
+          [](const PyModel& p, const std::string& text, bool add_bos) {
+            return p.vocabulary().encode(text, add_bos);
+          },
+          py::arg("text"), py::arg("add_bos") = false,
+          "A language model's token ids of `text` (bytes for ours, the GGUF file's vocabulary\n"
+          "otherwise); add_bos=True leads with the start-of-text token where the vocabulary has one.")
+      .def(
+          "decode",
+          [](const PyModel& p, const std::vector<int64_t>& ids) {
+            return py::bytes(p.vocabulary().decode(ids));
+          },
+          py::arg("ids"), "The bytes a language model's token ids stand for.")
       .def("__call__", &PyModel::logits, py::arg("x"),
            "Logits of one batch. ResNet-20: images float32 [N, C, H, W] -> [N, classes] (the\n"
            "batch is one batch as in `chimera eval`: quantized models take one activation scale\n"
@@ -71,7 +91,9 @@ void bind_models(py::module_& m) {
         py::gil_scoped_release release;
         if (checkpoint.empty() == model.empty())
           throw Error("load_model: pass exactly one of checkpoint= or model=");
-        out->lm = load_lm_if_any(checkpoint, model);
+        LanguageModel lm = load_lm_if_any(checkpoint, model);
+        out->lm = std::move(lm.model);
+        if (out->lm) out->tokenizer = std::move(lm.tokenizer);
         if (!out->lm) {
           if (!checkpoint.empty()) {
             out->resnet = model_from_checkpoint(load_checkpoint(checkpoint), mode);

@@ -1,37 +1,17 @@
 #include "model/models/transformer_lm_gguf.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
 
 #include "engine/half.h"
+#include "model/tokenizers/tokenizer_gguf.h"
 
 #include "model/quant/pack_tq1_0.h"
 #include "model/quant/pack_tq2_0.h"
 
 namespace chimera {
-
-std::string gpt2_byte_token(uint8_t b) {
-  // Printable Latin-1 bytes stand for themselves; the others (controls, space, 127-160, 173)
-  // are moved to code points 256 and up, in byte order.
-  auto printable = [](int c) {
-    return (c >= '!' && c <= '~') || (c >= 0xa1 && c <= 0xac) || (c >= 0xae && c <= 0xff);
-  };
-  int cp = b;
-  if (!printable(b)) {
-    int n = 0;
-    for (int c = 0; c < b; ++c) n += !printable(c);
-    cp = 256 + n;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {
-    s += static_cast<char>(0xc0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return s;
-}
 
 namespace {
 
@@ -68,13 +48,16 @@ GgufTensor projection(const std::string& name, LinearLayer& layer, GgmlType type
 
 }  // namespace
 
-GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::string& name) {
+GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::string& name,
+                                const Tokenizer* tokenizer) {
   const TransformerOptions& o = model.options();
   CHIMERA_CHECK(o.feed_forward == FeedForwardKind::swiglu,
                 "GGUF: llama.cpp's llama architecture has a SwiGLU feed-forward; this model uses ",
                 feed_forward_name(o.feed_forward));
-  CHIMERA_CHECK(o.vocab_size == 256, "GGUF: the byte tokenizer has 256 tokens, the model ",
-                o.vocab_size);
+  const ByteTokenizer bytes;
+  const Tokenizer& vocabulary = tokenizer ? *tokenizer : bytes;
+  CHIMERA_CHECK(o.vocab_size == vocabulary.vocab_size(), "GGUF: the ", vocabulary.name(),
+                " tokenizer has ", vocabulary.vocab_size(), " tokens, the model ", o.vocab_size);
   CHIMERA_CHECK(type == GgmlType::f32 || type == GgmlType::tq2_0 || type == GgmlType::tq1_0,
                 "GGUF: projections are written as F32, TQ2_0 or TQ1_0, not ",
                 ggml_type_name(type));
@@ -105,21 +88,7 @@ GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::
       {"llama.attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(o.norm_eps))},
       {"llama.vocab_size", u32(o.vocab_size)},
   };
-  std::vector<GgufValue> tokens, types;
-  for (int b = 0; b < 256; ++b) {
-    tokens.push_back(GgufValue::string(gpt2_byte_token(static_cast<uint8_t>(b))));
-    types.push_back(GgufValue::i32(1));  // normal
-  }
-  f.metadata.emplace_back("tokenizer.ggml.model", GgufValue::string("gpt2"));
-  f.metadata.emplace_back("tokenizer.ggml.pre", GgufValue::string("default"));
-  f.metadata.emplace_back("tokenizer.ggml.tokens",
-                          GgufValue::array(GgufValueType::string, std::move(tokens)));
-  f.metadata.emplace_back("tokenizer.ggml.token_type",
-                          GgufValue::array(GgufValueType::i32, std::move(types)));
-  f.metadata.emplace_back("tokenizer.ggml.merges", GgufValue::array(GgufValueType::string, {}));
-  f.metadata.emplace_back("tokenizer.ggml.bos_token_id", GgufValue::u32(0));
-  f.metadata.emplace_back("tokenizer.ggml.eos_token_id", GgufValue::u32(0));
-  f.metadata.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(false));
+  put_tokenizer(f, vocabulary);
 
   f.tensors.push_back(f32_tensor("token_embd.weight", model.tok_embeddings.weight.value()));
   for (size_t i = 0; i < model.layers.size(); ++i) {
@@ -145,25 +114,6 @@ GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType type, const std::
 namespace chimera {
 
 namespace {
-
-uint64_t meta_uint(const GgufFile& f, const std::string& key, const std::string& source) {
-  const GgufValue* v = f.find(key);
-  CHIMERA_CHECK(v && (v->type == GgufValueType::u32 || v->type == GgufValueType::u64 ||
-                      v->type == GgufValueType::i32),
-                "GGUF '", source, "': metadata '", key, "' is missing or not an integer");
-  if (v->type == GgufValueType::i32) {
-    const int64_t x = std::get<int64_t>(v->scalar);
-    CHIMERA_CHECK(x >= 0, "GGUF '", source, "': metadata '", key, "' is negative");
-    return static_cast<uint64_t>(x);
-  }
-  return std::get<uint64_t>(v->scalar);
-}
-
-double meta_float(const GgufFile& f, const std::string& key, double fallback) {
-  const GgufValue* v = f.find(key);
-  if (!v || (v->type != GgufValueType::f32 && v->type != GgufValueType::f64)) return fallback;
-  return std::get<double>(v->scalar);
-}
 
 const GgufTensor& need_tensor(const GgufFile& f, const std::string& name,
                               std::vector<uint64_t> dims, const std::string& source) {
@@ -243,33 +193,32 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
   CHIMERA_CHECK(arch && arch->type == GgufValueType::string &&
                     std::get<std::string>(arch->scalar) == "llama",
                 "GGUF '", source, "': the architecture is not 'llama'");
-  const GgufValue* tokens = f.find("tokenizer.ggml.tokens");
-  CHIMERA_CHECK(tokens && tokens->type == GgufValueType::array && tokens->elements.size() == 256,
-                "GGUF '", source, "': this build reads the 256-token byte vocabulary it writes; ",
-                "the file's tokenizer has ",
-                tokens ? std::to_string(tokens->elements.size()) : std::string("no"), " tokens");
-  for (int b = 0; b < 256; ++b)
-    CHIMERA_CHECK(tokens->elements[b].type == GgufValueType::string &&
-                      std::get<std::string>(tokens->elements[b].scalar) ==
-                          gpt2_byte_token(static_cast<uint8_t>(b)),
-                  "GGUF '", source, "': token ", b, " is not byte ", b);
+  const int64_t vocab = tokenizer_from_gguf(f, source)->vocab_size();
   TransformerOptions o;
-  o.vocab_size = 256;
-  o.dim = static_cast<int64_t>(meta_uint(f, "llama.embedding_length", source));
-  o.layers = static_cast<int64_t>(meta_uint(f, "llama.block_count", source));
-  o.heads = static_cast<int64_t>(meta_uint(f, "llama.attention.head_count", source));
+  o.vocab_size = vocab;
+  o.dim = static_cast<int64_t>(gguf_uint(f, "llama.embedding_length", source));
+  o.layers = static_cast<int64_t>(gguf_uint(f, "llama.block_count", source));
+  o.heads = static_cast<int64_t>(gguf_uint(f, "llama.attention.head_count", source));
   o.kv_heads = f.find("llama.attention.head_count_kv")
-                   ? static_cast<int64_t>(meta_uint(f, "llama.attention.head_count_kv", source))
+                   ? static_cast<int64_t>(gguf_uint(f, "llama.attention.head_count_kv", source))
                    : o.heads;
-  o.ffn_dim = static_cast<int64_t>(meta_uint(f, "llama.feed_forward_length", source));
-  o.context = static_cast<int64_t>(meta_uint(f, "llama.context_length", source));
-  o.rope_theta = meta_float(f, "llama.rope.freq_base", 10000.0);
-  o.norm_eps = meta_float(f, "llama.attention.layer_norm_rms_epsilon", 1e-5);
+  o.ffn_dim = static_cast<int64_t>(gguf_uint(f, "llama.feed_forward_length", source));
+  o.context = static_cast<int64_t>(gguf_uint(f, "llama.context_length", source));
+  o.rope_theta = gguf_float(f, "llama.rope.freq_base", 10000.0);
+  o.norm_eps = gguf_float(f, "llama.attention.layer_norm_rms_epsilon", 1e-5);
   o.feed_forward = FeedForwardKind::swiglu;
   o.layer.activation_scale = ActivationScale::token;
   CHIMERA_CHECK(o.dim > 0 && o.layers > 0 && o.layers <= 4096 && o.heads > 0 && o.dim <= 65536 &&
                     o.ffn_dim <= 262144 && o.context <= (int64_t{1} << 20),
                 "GGUF '", source, "': implausible sizes in the metadata");
+  if (const auto rope = gguf_uint_if_any(f, "llama.rope.dimension_count", source))
+    CHIMERA_CHECK(*rope == static_cast<uint64_t>(o.dim / std::max<int64_t>(o.heads, 1)), "GGUF '",
+                  source, "': rotary embedding over ", *rope, " of each head's ",
+                  o.dim / std::max<int64_t>(o.heads, 1),
+                  " dimensions; this build rotates whole heads");
+  if (const auto v = gguf_uint_if_any(f, "llama.vocab_size", source))
+    CHIMERA_CHECK(*v == static_cast<uint64_t>(vocab), "GGUF '", source, "': llama.vocab_size is ",
+                  *v, " but the tokenizer has ", vocab, " tokens");
   const GgufTensor* q0 = f.tensor("blk.0.attn_q.weight");
   CHIMERA_CHECK(q0 != nullptr, "GGUF '", source, "': no tensor 'blk.0.attn_q.weight'");
   o.mode = q0->type == GgmlType::tq2_0 || q0->type == GgmlType::tq1_0 ? ModelMode::chimera
@@ -300,11 +249,14 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
   }
   Rng rng(0);  // every value the forward reads is replaced below
   auto model = std::make_unique<TransformerLM>(o, rng);
-  const auto D = static_cast<uint64_t>(o.dim), V = uint64_t{256};
+  const auto D = static_cast<uint64_t>(o.dim), V = static_cast<uint64_t>(vocab);
   read_floats(need_tensor(f, "token_embd.weight", {D, V}, source),
               model->tok_embeddings.weight.value(), source);
   read_floats(need_tensor(f, "output_norm.weight", {D}, source), model->norm.weight.value(), source);
-  read_floats(need_tensor(f, "output.weight", {D, V}, source), model->output.weight.value(), source);
+  // Without an output matrix the logits use the embedding's (tied weights, as llama.cpp does).
+  read_floats(need_tensor(f, f.tensor("output.weight") ? "output.weight" : "token_embd.weight",
+                          {D, V}, source),
+              model->output.weight.value(), source);
   auto projection = [&](const std::string& name, LinearLayer& layer) {
     const Shape shape = layer.plain ? layer.plain->weight.shape() : layer.ternary->weight_master.shape();
     const GgufTensor& t = need_tensor(

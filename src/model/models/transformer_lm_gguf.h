@@ -12,9 +12,7 @@
 // absmax per token (or per tensor), and it multiplies by the block scale where ours scales the
 // int32 sum by beta * gamma.
 //
-// Tokenizer: our byte tokens as a GPT-2-style byte-level vocabulary of 256 entries (token b is
-// byte b in GPT-2's byte-to-unicode alphabet), no merges, no BOS added; EOS is byte 0, which the
-// text never holds.
+// Tokenizer: tokenizer_gguf.h (our bytes, or a SentencePiece vocabulary).
 #pragma once
 
 #include <memory>
@@ -22,17 +20,16 @@
 
 #include "engine/io/gguf.h"
 #include "model/models/transformer_lm.h"
+#include "model/tokenizers/tokenizer.h"
 
 namespace chimera {
 
-// projections: GgmlType::tq2_0 or tq1_0 (a ternary model) or GgmlType::f32. Refused, naming the reason,
-// before anything is built: a ReLU^2 feed-forward (llama's is SwiGLU), a vocabulary other than
-// the 256 bytes, TQ2_0 for a float model or for a width not a multiple of 256.
+// projections: GgmlType::tq2_0 or tq1_0 (a ternary model) or GgmlType::f32; tokenizer: null for
+// our bytes. Refused, naming the reason, before anything is built: a ReLU^2 feed-forward
+// (llama's is SwiGLU), a vocabulary of another size than the model's, TQ2_0 for a float model
+// or for a width not a multiple of 256.
 GgufFile transformer_lm_to_gguf(TransformerLM& model, GgmlType projections,
-                                const std::string& name);
-
-// GPT-2's byte-to-unicode map: the UTF-8 text of byte b's token.
-std::string gpt2_byte_token(uint8_t b);
+                                const std::string& name, const Tokenizer* tokenizer = nullptr);
 
 }  // namespace chimera
 
@@ -41,8 +38,9 @@ namespace chimera {
 // The model a llama-architecture GGUF file describes, in eval mode: F32/F16 projections make a
 // float model, TQ2_0 projections a ternary one (fixed weights, per-token activation scales)
 // whose scale is the blocks' scale (one per tensor: blocks of all-zero codes aside, every block
-// must carry the same). The tokenizer must be the 256-token byte vocabulary this project writes.
-// Anything else is an error naming the file's entry.
+// must carry the same). The vocabulary's size comes from its tokenizer (tokenizer_from_gguf
+// reads it); without an `output` tensor the embedding is the output matrix too. Anything else
+// is an error naming the file's entry.
 std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& file,
                                                         const std::string& source);
 

@@ -142,22 +142,6 @@ TextCorpus load_fortunes(const std::string& dir) {
   return corpus;
 }
 
-std::vector<int64_t> byte_tokens(const std::string& text) {
-  std::vector<int64_t> ids(text.size());
-  for (size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
-  return ids;
-}
-
-std::string bytes_of_tokens(const std::vector<int64_t>& ids) {
-  std::string text(ids.size(), '\0');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    CHIMERA_CHECK(ids[i] >= 0 && ids[i] < kByteVocab, "token ", i, " is ", ids[i],
-                  ", not a byte id (0..", kByteVocab - 1, ")");
-    text[i] = static_cast<char>(static_cast<unsigned char>(ids[i]));
-  }
-  return text;
-}
-
 TokenBatch sample_batch(const std::vector<int64_t>& tokens, int64_t batch, int64_t context,
                         uint64_t seed, int64_t step) {
   CHIMERA_CHECK(batch >= 1, "sample_batch: batch must be at least 1 window, got ", batch);

@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "model/tokenizers/tokenizer.h"  // byte_tokens, kByteVocab
 
 namespace chimera {
 
 inline constexpr const char* kFortunesDir = "/usr/share/games/fortunes";
-inline constexpr int64_t kByteVocab = 256;
 
 struct TextCorpus {
   std::string train, validation;  // bytes
@@ -39,10 +39,6 @@ std::vector<std::string> parse_fortune_file(const std::string& bytes, const std:
 // links are skipped), in name order. Errors: the folder missing (naming the package to install),
 // no text files, a file that cannot be read, no entries at all, a split left empty.
 TextCorpus load_fortunes(const std::string& dir = kFortunesDir);
-
-// Byte tokens as i64 ids (0..255) and back (an id outside 0..255 is an error).
-std::vector<int64_t> byte_tokens(const std::string& text);
-std::string bytes_of_tokens(const std::vector<int64_t>& ids);
 
 // Training batches: `batch` windows of context + 1 consecutive tokens from `tokens`, each start
 // drawn uniformly from [0, size - context - 1] by a generator seeded from (seed, step), so step

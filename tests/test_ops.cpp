@@ -13,6 +13,7 @@
 #include "engine/threads.h"
 #include "golden.h"
 #include "grad_check.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
@@ -436,12 +437,73 @@ TEST(Ops, BatchNormEvalUsesRunningStatsAndChangesNothing) {
   EXPECT_EQ(c.state.num_batches_tracked.data<int64_t>()[0], 5);
 }
 
+TEST(OpsGrad, BatchNormReluWithAndWithoutResidual) {
+  for (bool training : {true, false})
+    for (bool with_residual : {false, true}) {
+      BnCase c = bn_case(24);
+      Rng rng(25);
+      const Tensor r = uniform(rng, c.x.shape(), -1.0, 1.0);
+      const Op op = [&c, training, with_residual](const std::vector<Var>& v) {
+        return batch_norm2d_relu(v[0], v[1], v[2], c.state, training,
+                                 with_residual ? &v[3] : nullptr);
+      };
+      std::vector<Tensor> inputs = {c.x, c.weight, c.bias};
+      if (with_residual) inputs.push_back(r);
+      EXPECT_TRUE(gradients_match(op, inputs))
+          << "training " << training << " residual " << with_residual;
+    }
+}
+
+// The fused op against relu(batch_norm2d(x) + residual) one op at a time: the same values and
+// gradients bit for bit, running statistics included, at a plane size that leaves SIMD tails.
+TEST(Ops, BatchNormReluIsTheThreeOpsBitForBit) {
+  for (bool training : {true, false})
+    for (bool with_residual : {false, true}) {
+      Rng rng(26);
+      const Tensor x = uniform(rng, {4, 3, 9, 7}, -2.0, 2.0), w = uniform(rng, {3}, 0.5, 1.5),
+                   b = uniform(rng, {3}, -0.5, 0.5), r = uniform(rng, {4, 3, 9, 7}, -1.0, 1.0),
+                   g = uniform(rng, {4, 3, 9, 7}, -1.0, 1.0);
+      auto state = [&] {
+        Rng s(27);
+        return BatchNormState{uniform(s, {3}), uniform(s, {3}, 0.5, 2.0),
+                              Tensor(Shape{}, DType::i64)};
+      };
+      BatchNormState s1 = state(), s2 = state();
+      Var x1(x.clone(), true), w1(w.clone(), true), b1(b.clone(), true), r1(r.clone(), true);
+      Var x2(x.clone(), true), w2(w.clone(), true), b2(b.clone(), true), r2(r.clone(), true);
+      Var y1 = batch_norm2d(x1, w1, b1, s1, training);
+      if (with_residual) y1 = add(y1, r1);
+      y1 = relu(y1);
+      const Var y2 = batch_norm2d_relu(x2, w2, b2, s2, training, with_residual ? &r2 : nullptr);
+      const std::string what = std::string(training ? "training" : "eval") +
+                               (with_residual ? ", residual" : "");
+      EXPECT_TRUE(all_equal(y1.value(), y2.value())) << what;
+      EXPECT_TRUE(all_equal(s1.running_mean, s2.running_mean)) << what;
+      EXPECT_TRUE(all_equal(s1.running_var, s2.running_var)) << what;
+      backward(sum(mul(y1, Var(g))));
+      backward(sum(mul(y2, Var(g))));
+      EXPECT_TRUE(all_equal(x1.grad(), x2.grad())) << what;
+      EXPECT_TRUE(all_equal(w1.grad(), w2.grad())) << what;
+      EXPECT_TRUE(all_equal(b1.grad(), b2.grad())) << what;
+      if (with_residual) EXPECT_TRUE(all_equal(r1.grad(), r2.grad())) << what;
+      else EXPECT_FALSE(r2.has_grad());
+      int64_t zeros = 0;  // the ReLU cut something, so its mask was exercised
+      for (int64_t i = 0; i < y2.value().numel(); ++i) zeros += y2.value().f32()[i] == 0.0f;
+      EXPECT_GT(zeros, 50) << what;
+    }
+}
+
 TEST(Ops, BatchNormRejectsBadState) {
   BnCase c = bn_case(23);
   BatchNormState wrong{Tensor({3}), c.state.running_var, c.state.num_batches_tracked};
   EXPECT_THROW(batch_norm2d(Var(c.x), Var(c.weight), Var(c.bias), wrong, true), Error);
   EXPECT_THROW(batch_norm2d(Var(Tensor({1, 2, 1, 1})), Var(c.weight), Var(c.bias), c.state, true),
                Error);  // one value per channel has no variance
+  const Var other(Tensor({3, 2, 3, 3}));
+  EXPECT_NE(test::error_of([&] {
+              batch_norm2d_relu(Var(c.x), Var(c.weight), Var(c.bias), c.state, true, &other);
+            }).find("must have the input's shape"),
+            std::string::npos);
 }
 
 // ---- losses ----

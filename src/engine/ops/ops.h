@@ -56,6 +56,11 @@ struct BatchNormState {
 };
 Var batch_norm2d(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
                  bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm2d(x) + residual) (residual null: relu(batch_norm2d(x))) as one op, bit for bit
+// the three ops one after another, with one pass over memory instead of three.
+Var batch_norm2d_relu(const Var& x, const Var& weight, const Var& bias, BatchNormState& state,
+                      bool training, const Var* residual, double momentum = 0.1,
+                      double eps = 1e-5);
 // Evaluation as y = fma(x, mul[c], add[c]) per channel: the values batch_norm2d uses, for a
 // kernel that applies them in its epilogue (int_epilogue.h).
 void batch_norm2d_eval_affine(const Tensor& weight, const Tensor& bias,

@@ -27,6 +27,10 @@ Var BatchNorm2d::forward(const Var& x) {
   return batch_norm2d(x, weight, bias, state, training(), momentum, eps);
 }
 
+Var BatchNorm2d::forward_relu(const Var& x, const Var* residual) {
+  return batch_norm2d_relu(x, weight, bias, state, training(), residual, momentum, eps);
+}
+
 void BatchNorm2d::eval_affine(std::vector<float>& mul, std::vector<float>& add) const {
   batch_norm2d_eval_affine(weight.value(), bias.value(), state, eps, mul, add);
 }

@@ -14,6 +14,8 @@ class BatchNorm2d : public Module {
 
   void visit_own(const ParamFn& on_param, const BufferFn& on_buffer) override;
   Var forward(const Var& x);  // [N, C, H, W] -> same shape
+  // relu(forward(x) + residual) (residual null: relu(forward(x))) in one pass, bit-identical.
+  Var forward_relu(const Var& x, const Var* residual);
   // Evaluation as y = fma(x, mul[c], add[c]): what forward computes in eval mode, for a fused
   // epilogue (batch_norm2d_eval_affine).
   void eval_affine(std::vector<float>& mul, std::vector<float>& add) const;

@@ -69,9 +69,9 @@ Var conv_bn(ConvLayer& conv, BatchNorm2d& bn, const Var& x, const Var* residual,
                   shape_str(y.shape()));
     return y;
   }
+  if (with_relu) return bn.forward_relu(conv.forward(x), residual);  // one pass, bit-identical
   Var y = bn.forward(conv.forward(x));
-  if (residual) y = add(y, *residual);
-  return with_relu ? relu(y) : y;
+  return residual ? add(y, *residual) : y;
 }
 
 Var run_stage(std::vector<std::unique_ptr<BasicBlock>>& stage, Var x) {

@@ -86,6 +86,32 @@ TEST(TransformerOps, RotaryTurnsPairsByPositionTimesFrequency) {
   for (int64_t j = 0; j < 8; ++j) EXPECT_EQ(first.f32()[j], x.f32()[j]);
 }
 
+// The sines and cosines are cached per thread as far as positions were asked for: a position
+// reached through the cache, one at a time, one past its end and far beyond what is cached all
+// rotate exactly as a fresh computation of the same rows.
+TEST(TransformerOps, RotaryCachedPositionsAreTheComputedOnes) {
+  Rng rng(5);
+  const Tensor x = uniform(rng, {1, 1, 2, 6});
+  const Tensor all = uniform(rng, {1, 40, 2, 6});
+  const Tensor whole = rotary(Var(all), 0, 500.0).value();  // positions 0..39 in one call
+  for (int64_t p : {int64_t{39}, int64_t{3}, int64_t{40}, int64_t{41}, int64_t{100000}}) {
+    const Tensor y = rotary(Var(x), p, 500.0).value();
+    for (int64_t j = 0; j < 12; ++j) {
+      const int64_t i = (j % 6) / 2;
+      const double angle = static_cast<double>(p) * std::pow(500.0, -2.0 * i / 6.0);
+      const float co = static_cast<float>(std::cos(angle)), si = static_cast<float>(std::sin(angle));
+      const float x0 = x.f32()[j & ~int64_t{1}], x1 = x.f32()[j | 1];
+      EXPECT_EQ(y.f32()[j], j % 2 == 0 ? x0 * co - x1 * si : x0 * si + x1 * co) << p << " " << j;
+    }
+  }
+  for (int64_t t = 0; t < 40; ++t) {  // one token at a time equals the whole sequence
+    Tensor token({1, 1, 2, 6});
+    std::copy(all.f32() + t * 12, all.f32() + (t + 1) * 12, token.f32());
+    const Tensor one = rotary(Var(token), t, 500.0).value();
+    for (int64_t j = 0; j < 12; ++j) EXPECT_EQ(one.f32()[j], whole.f32()[t * 12 + j]) << t;
+  }
+}
+
 // Naive causal attention in double: q [B, Tq, H, D], k/v [B, Tk, G, D].
 std::vector<double> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v) {
   const int64_t B = q.shape()[0], Tq = q.shape()[1], H = q.shape()[2], D = q.shape()[3];

@@ -1,5 +1,7 @@
 // Rotary position embedding (RoFormer; LLaMA's adjacent-pair layout).
 #include <cmath>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "engine/ops/op_helpers.h"
@@ -23,12 +25,38 @@ std::vector<float> rotation_table(int64_t len, int64_t first, int64_t half, doub
   return cs;
 }
 
+// The table's rows for positions [first, first + len): `rows` points at position `first`.
+struct RotationRows {
+  std::shared_ptr<const std::vector<float>> table;
+  const float* rows = nullptr;
+};
+
+// Generation rotates one position per call: recomputing its sines and cosines was about 1 % of
+// a token. Each thread keeps, per (half, theta), the table from position 0 as far as it has been
+// asked for (doubling), up to kCachedPositions; the values are rotation_table's either way.
+constexpr int64_t kCachedPositions = 1 << 16;
+
+RotationRows rotation_rows(int64_t first, int64_t len, int64_t half, double theta) {
+  if (first + len > kCachedPositions) {
+    auto table = std::make_shared<const std::vector<float>>(rotation_table(len, first, half, theta));
+    return {table, table->data()};
+  }
+  thread_local std::map<std::pair<int64_t, double>, std::shared_ptr<const std::vector<float>>> cache;
+  auto& table = cache[{half, theta}];
+  const int64_t have = table ? static_cast<int64_t>(table->size()) / (half * 2) : 0;
+  if (have < first + len) {
+    const int64_t grow = std::min(kCachedPositions, std::max(first + len, 2 * have));
+    table = std::make_shared<const std::vector<float>>(rotation_table(grow, 0, half, theta));
+  }
+  return {table, table->data() + first * half * 2};
+}
+
 // y = rotate(x) by +angle (sign 1) or -angle (sign -1, the backward)
-void rotate(const float* x, const std::vector<float>& cs, int64_t batch, int64_t len,
-            int64_t heads, int64_t half, float sign, float* y) {
+void rotate(const float* x, const float* cs, int64_t batch, int64_t len, int64_t heads,
+            int64_t half, float sign, float* y) {
   const int64_t row = heads * half * 2;
   parallel_for(batch * len, row, [&](int64_t bt) {
-    const float* c = cs.data() + (bt % len) * half * 2;
+    const float* c = cs + (bt % len) * half * 2;
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t i = 0; i < half; ++i) {
         const int64_t at = bt * row + (h * half + i) * 2;
@@ -51,13 +79,13 @@ Var rotary(const Var& x, int64_t first_position, double theta) {
                 " or theta ", theta);
   const int64_t batch = x.shape()[0], len = x.shape()[1], heads = x.shape()[2],
                 half = x.shape()[3] / 2;
-  std::vector<float> cs = rotation_table(len, first_position, half, theta);
+  const RotationRows cs = rotation_rows(first_position, len, half, theta);
   Tensor y = Tensor::empty(x.shape());
-  rotate(x.value().f32(), cs, batch, len, heads, half, 1.0f, y.f32());
+  rotate(x.value().f32(), cs.rows, batch, len, heads, half, 1.0f, y.f32());
   return make_op("rotary", std::move(y), {x},
-                 [x, cs = std::move(cs), batch, len, heads, half](const Tensor& g) {
+                 [x, cs, batch, len, heads, half](const Tensor& g) {
                    Tensor dx = Tensor::empty(g.shape());
-                   rotate(g.f32(), cs, batch, len, heads, half, -1.0f, dx.f32());
+                   rotate(g.f32(), cs.rows, batch, len, heads, half, -1.0f, dx.f32());
                    add_grad(x, dx);
                  });
 }

@@ -21,20 +21,10 @@ const std::string kSpace = "\xe2\x96\x81";
 
 // 0 <unk>, 1 <s>, 2 </s>, 3..258 the bytes, then pieces whose scores decide the merges.
 SpmVocabulary hand_vocabulary() {
-  SpmVocabulary v;
+  SpmVocabulary v = test::spm_base_vocabulary();
   auto add = [&v](const std::string& t, float score, TokenType type) {
-    v.tokens.push_back(t);
-    v.scores.push_back(score);
-    v.types.push_back(type);
+    test::add_token(v, t, score, type);
   };
-  add("<unk>", 0, TokenType::unknown);
-  add("<s>", 0, TokenType::control);
-  add("</s>", 0, TokenType::control);
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    add(buf, 0, TokenType::byte);
-  }
   add(kSpace, -100, TokenType::normal);        // 259
   add("a", -100, TokenType::normal);           // 260
   add("b", -100, TokenType::normal);           // 261

@@ -17,22 +17,29 @@ size_t utf8_length(unsigned char lead) {
 
 }  // namespace
 
-SpmVocabulary learn_spm_vocabulary(const std::string& text, int merges,
-                                   const std::vector<std::string>& user_defined) {
+void add_token(SpmVocabulary& v, const std::string& text, float score, TokenType type) {
+  v.tokens.push_back(text);
+  v.scores.push_back(score);
+  v.types.push_back(type);
+}
+
+SpmVocabulary spm_base_vocabulary() {
   SpmVocabulary v;
-  auto add = [&v](const std::string& t, float score, TokenType type) {
-    v.tokens.push_back(t);
-    v.scores.push_back(score);
-    v.types.push_back(type);
-  };
-  add("<unk>", 0, TokenType::unknown);
-  add("<s>", 0, TokenType::control);
-  add("</s>", 0, TokenType::control);
+  add_token(v, "<unk>", 0, TokenType::unknown);
+  add_token(v, "<s>", 0, TokenType::control);
+  add_token(v, "</s>", 0, TokenType::control);
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    add(buf, 0, TokenType::byte);
+    add_token(v, buf, 0, TokenType::byte);
   }
+  return v;
+}
+
+SpmVocabulary learn_spm_vocabulary(const std::string& text, int merges,
+                                   const std::vector<std::string>& user_defined) {
+  SpmVocabulary v = spm_base_vocabulary();
+  auto add = [&v](const std::string& t, float score, TokenType type) { add_token(v, t, score, type); };
   for (const std::string& t : user_defined) add(t, 0, TokenType::user_defined);
 
   // Words as lists of pieces, with their counts.

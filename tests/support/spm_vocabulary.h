@@ -10,6 +10,11 @@
 
 namespace chimera::test {
 
+// <unk> (0), <s> (1), </s> (2) and the 256 <0xXX> byte tokens (3..258), as LLaMA's vocabulary
+// starts; and one more token at the end.
+SpmVocabulary spm_base_vocabulary();
+void add_token(SpmVocabulary& v, const std::string& text, float score, TokenType type);
+
 // BPE merges over the words of `text` (each led by U+2581, as the tokenizer sees them): the
 // most frequent adjacent pair of pieces is merged `merges` times (ties: the smaller pair text),
 // merge i becoming a normal token of score -i. `user_defined` tokens follow the byte tokens.

@@ -98,3 +98,17 @@ def test_run_errors_are_exceptions_and_repeated_runs_start_from_defaults(tmp_pat
     b = chimera.train_resnet(dataset="synthetic", max_batches=1, eval_max_batches=1, threads=1)
     assert a[-1]["mode"] == "strict_bitnet" and b[-1]["mode"] == "chimera"
     assert "train-resnet" in chimera.cli_help("train-resnet") or "--epochs" in chimera.cli_help("train-resnet")
+
+
+def test_language_models_carry_their_tokenizer():
+    from pathlib import Path
+    gguf = Path(__file__).resolve().parents[1] / "data" / "gguf" / "tiny256_llama_quantize_tq2_0.gguf"
+    model = chimera.load_model(model=str(gguf))
+    assert model.kind == "transformer_lm"
+    ids = model.encode("hi\n")  # our byte vocabulary: token b is byte b, no start token
+    assert ids == [104, 105, 10] and model.encode("hi", add_bos=True) == [104, 105]
+    assert model.decode([104, 105, 10]) == b"hi\n"
+    logits = model(np.array(ids, dtype=np.int64))
+    assert logits.shape == (1, 3, 256)
+    with pytest.raises(chimera.Error, match="outside|not a byte"):
+        model.decode([300])

@@ -293,5 +293,41 @@ TEST(SpmEval, BitsPerByteCountTheBytesTheTargetsStandFor) {
   EXPECT_LT(r["val_bits_per_byte"].get<double>(), r["val_loss"].get<double>() / std::log(2.0));
 }
 
+// The command line with a GGUF model of a SentencePiece vocabulary: generate encodes the
+// prompt with the start token and prints the pieces, eval scores the text in its tokens.
+TEST(SpmCli, GenerateAndEvalRunAGgufModelWithItsOwnVocabulary) {
+  test::TempDir dir("chimera_spm_cli");
+  std::string entries;
+  for (int i = 0; i < 60; ++i) entries += std::string(kText) + " number " + std::to_string(i) + "\n%\n";
+  test::write_bytes(dir.path / "corpus" / "fish", entries);
+  SpmModel m = spm_model(kText);
+  const std::string gguf = (dir.path / "spm.gguf").string();
+  write_gguf(gguf, transformer_lm_to_gguf(*m.model, GgmlType::f32, "spm", &m.tokenizer));
+
+  const test::CliResult gen = test::run_chimera("generate --model " + gguf +
+                                                " --prompt 'red fish' --max-tokens 6 --temperature 0 --json");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  const Json g = Json::parse(gen.out.substr(gen.out.find('{')));
+  EXPECT_EQ(g["prompt_tokens"].get<int64_t>(),
+            static_cast<int64_t>(m.tokenizer.encode("red fish", true).size()));
+  GenerateArgs a;
+  a.prompt = "red fish", a.max_tokens = 6, a.temperature = 0;
+  const GenerateResult want = generate(*m.model, m.tokenizer, a);
+  EXPECT_EQ(g["generated"].get<int64_t>(), want.generated);
+  // JSON holds Unicode: a lone byte token's invalid UTF-8 prints as U+FFFD, as documented.
+  EXPECT_EQ(g["text"], Json::parse(Json(want.text).dump(-1, ' ', false,
+                                                        Json::error_handler_t::replace)));
+
+  const test::CliResult ev = test::run_chimera("eval --model " + gguf + " --corpus " +
+                                               (dir.path / "corpus").string() +
+                                               " --max-windows 2 --json");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  const Json e = Json::parse(ev.out.substr(ev.out.find('{')));
+  const Json direct = eval_lm(*m.model, m.tokenizer, (dir.path / "corpus").string(), 2);
+  EXPECT_EQ(e["tokens"], direct["tokens"]);
+  EXPECT_EQ(e["val_loss"].get<double>(), direct["val_loss"].get<double>());
+  EXPECT_EQ(e["val_bits_per_byte"].get<double>(), direct["val_bits_per_byte"].get<double>());
+}
+
 }  // namespace
 }  // namespace chimera

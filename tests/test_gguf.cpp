@@ -13,8 +13,10 @@
 #include <sstream>
 
 #include "engine/half.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/gguf.h"
 #include "engine/ops/ops.h"
+#include "harness/experiments/inspect_model.h"
 #include "model/models/transformer_lm_gguf.h"
 #include "model/quant/pack_i2.h"
 #include "model/quant/pack_tq1_0.h"
@@ -392,7 +394,9 @@ TEST(GgufImport, ReadsATq2FileWrittenByLlamaQuantize) {
       for (size_t k = 0; k < sa.size(); ++k) {
         bool zero = true;
         for (int64_t i = 0; i < kTq2Block; ++i) zero = zero && a.data<int8_t>()[k * kTq2Block + i] == 0;
-        if (!zero) ASSERT_EQ(sa[k], sb[k]) << "block " << k;  // all-zero blocks: any scale
+        if (!zero) {  // all-zero blocks: any scale
+          ASSERT_EQ(sa[k], sb[k]) << "block " << k;
+        }
       }
       ++projections;
     } else if (u->type == GgmlType::f16) {  // llama-quantize's --token-embedding-type f16 etc.
@@ -424,6 +428,69 @@ TEST(GgufImport, ReadsATq2FileWrittenByLlamaQuantize) {
     same += std::max_element(x, x + 256) - x == std::max_element(y, y + 256) - y;
   }
   EXPECT_GE(same, 63) << "top-1 agreement " << same << "/64";
+}
+
+// `chimera inspect` of a GGUF file: llama-quantize's file, one that does not run here, a broken one.
+TEST(GgufInspect, TensorsTypesTernaryStatisticsAndWhetherItRunsHere) {
+  const std::string path =
+      (std::filesystem::path(CHIMERA_SOURCE_DIR) / "tests/data/gguf/tiny256_llama_quantize_tq2_0.gguf")
+          .string();
+  const Json r = inspect_gguf(path);
+  EXPECT_EQ(r["architecture"], "llama");
+  EXPECT_EQ(r["tokenizer"]["kind"], "bytes");
+  EXPECT_EQ(r["tokenizer"]["vocab_size"], 256);
+  EXPECT_EQ(r["model"]["dim"], 256);
+  EXPECT_EQ(r["model"]["layers"], 1);
+  EXPECT_TRUE(r["runs_here"].get<bool>());
+  const GgufFile f = read_gguf(path);
+  ASSERT_EQ(r["tensors"].size(), f.tensors.size());
+  int64_t bytes = 0, ternary = 0;
+  double zeros = 0;
+  for (size_t i = 0; i < f.tensors.size(); ++i) {
+    const Json& t = r["tensors"][i];
+    EXPECT_EQ(t["bytes"].get<int64_t>(), static_cast<int64_t>(f.tensors[i].data.size()));
+    bytes += t["bytes"].get<int64_t>();
+    const double want_bits = f.tensors[i].type == GgmlType::tq2_0 ? 66.0 * 8 / 256
+                             : f.tensors[i].type == GgmlType::f16 ? 16.0 : 32.0;
+    EXPECT_EQ(t["bits_per_weight"].get<double>(), want_bits) << t["name"];
+    if (f.tensors[i].type == GgmlType::tq2_0) {
+      ternary += t["values"].get<int64_t>();
+      zeros += t["zero_ratio"].get<double>() * t["values"].get<double>();
+      EXPECT_GT(t["zero_ratio"].get<double>(), 0.0);
+      EXPECT_LE(t["effective_bits"].get<double>(), std::log2(3.0));
+    }
+  }
+  const Json& s = r["totals"];
+  EXPECT_EQ(s["tensor_bytes"].get<int64_t>(), bytes);
+  EXPECT_EQ(s["ternary_weights"].get<int64_t>(), 7 * 65536 - 2 * 32768);
+  EXPECT_EQ(s["ternary_weights"].get<int64_t>(), ternary);
+  EXPECT_NEAR(s["zero_ratio"].get<double>(), zeros / static_cast<double>(ternary), 1e-12);
+  EXPECT_EQ(s["by_type"]["TQ2_0"]["tensors"], 7);
+  EXPECT_EQ(s["by_type"]["F16"]["tensors"], 2);
+  EXPECT_NE(format_inspect_gguf(r).find("runs here: yes"), std::string::npos);
+
+  test::TempDir dir("chimera_gguf_inspect");
+  GgufFile other = f;
+  for (auto& [k, v] : other.metadata) {
+    if (k == "general.architecture") v = GgufValue::string("gpt2");
+    if (k == "tokenizer.ggml.model") v = GgufValue::string("bert");
+  }
+  const std::string other_path = (dir.path / "other.gguf").string();
+  write_gguf(other_path, other);
+  const Json o = inspect_gguf(other_path);
+  EXPECT_FALSE(o["runs_here"].get<bool>());
+  EXPECT_NE(o["why"].get<std::string>().find("not 'llama'"), std::string::npos);
+  EXPECT_NE(o["tokenizer"]["error"].get<std::string>().find("tokenizer 'bert'"), std::string::npos);
+  EXPECT_NE(format_inspect_gguf(o).find("runs here: no"), std::string::npos);
+
+  const test::CliResult ok = test::run_chimera("inspect --json " + path);
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  EXPECT_EQ(Json::parse(ok.out.substr(ok.out.find('{')))["totals"], s);
+  const std::string cut = (dir.path / "cut.gguf").string();
+  test::write_bytes(cut, read_file(path).substr(0, 5000));
+  const test::CliResult bad = test::run_chimera("inspect " + cut);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("cut.gguf"), std::string::npos) << bad.out;
 }
 
 }  // namespace

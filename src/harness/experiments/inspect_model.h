@@ -24,4 +24,19 @@ Json inspect_model(const std::string& path);
 // The report as a table for people.
 std::string format_inspect(const Json& report);
 
+// A GGUF file (ours or llama.cpp's tools'), read and checked as `generate --model` reads it:
+//   {"file", "file_bytes", "format": "gguf", "architecture", "name",
+//    "model": {"dim", "layers", "heads", "kv_heads", "ffn_dim", "context"} (those present),
+//    "tokenizer": {"kind" ("bytes", "spm"), "vocab_size", "bos", "eos"} or {"error"},
+//    "tensors": [{"name", "type", "shape" (innermost first, as GGUF lists it), "values",
+//                 "bytes", "bits_per_weight", and for TQ1_0 / TQ2_0 "zero_ratio",
+//                 "effective_bits"}],
+//    "totals": {"tensors", "values", "tensor_bytes", "ternary_weights", "zero_ratio",
+//               "effective_bits" (entropy of all ternary codes together), "by_type": {TYPE:
+//               {"tensors", "values", "bytes"}}},
+//    "runs_here": bool, "why" (when it does not: the loader's message)}
+// A file the GGUF reader refuses is an error, as for every command.
+Json inspect_gguf(const std::string& path);
+std::string format_inspect_gguf(const Json& report);
+
 }  // namespace chimera

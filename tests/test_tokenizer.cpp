@@ -270,6 +270,8 @@ TEST(SpmGenerate, PromptsEncodeWithTheStartTokenAndGenerationStopsAtTheEndToken)
   v.eos = 0;  // now the first token generated ends the text
   const GenerateResult stop = generate(*m.model, SpmTokenizer(v), g);
   EXPECT_EQ(stop.generated, 0);
+  EXPECT_TRUE(stop.stopped_at_end_of_text);
+  EXPECT_FALSE(r.stopped_at_end_of_text);
   const ByteTokenizer bytes;
   EXPECT_NE(test::error_of([&] { generate(*m.model, bytes, g); }).find("tokenizer has 256 tokens"),
             std::string::npos);

@@ -16,10 +16,10 @@ static void register_generate(CLI::App& app) {
       "generate", "continue a prompt with a trained language model (train-lm checkpoint or model file)");
   cmd->add_option("--checkpoint", a.checkpoint, "a checkpoint written by chimera train-lm");
   cmd->add_option("--model", a.model,
-                  "a model file from chimera export (packed ternary weights), or a GGUF file");
+                  "a model file from chimera export (packed ternary weights), or a GGUF file (its own vocabulary)");
   cmd->add_option("--prompt", a.prompt, "the text to continue")->required();
-  cmd->add_option("--max-tokens", a.max_tokens, "bytes to generate")->capture_default_str();
-  cmd->add_option("--temperature", a.temperature, "0: always the most likely byte")
+  cmd->add_option("--max-tokens", a.max_tokens, "tokens to generate (bytes for our models; fewer if the model's end-of-text token comes)")->capture_default_str();
+  cmd->add_option("--temperature", a.temperature, "0: always the most likely token")
       ->capture_default_str();
   cmd->add_option("--top-k", a.top_k, "sample among the k most likely (0: all)")
       ->capture_default_str();
@@ -38,7 +38,8 @@ static void register_generate(CLI::App& app) {
                         {"generated", r.generated},
                         {"seconds", r.seconds},
                         {"tokens_per_s", per_s},
-                        {"stopped_at_context", r.stopped_at_context}}
+                        {"stopped_at_context", r.stopped_at_context},
+                        {"stopped_at_end_of_text", r.stopped_at_end_of_text}}
                        // Byte tokens need not form UTF-8: invalid bytes print as U+FFFD.
                        .dump(-1, ' ', false, Json::error_handler_t::replace)
                 << std::endl;
@@ -48,6 +49,7 @@ static void register_generate(CLI::App& app) {
     std::cerr << "[generate] " << r.generated << " tokens after a " << r.prompt_tokens
               << "-token prompt in " << r.seconds << " s (" << per_s << " tokens/s)"
               << (r.stopped_at_context ? "; stopped at the end of the model's context" : "")
+              << (r.stopped_at_end_of_text ? "; the model ended the text" : "")
               << std::endl;
   });
 }

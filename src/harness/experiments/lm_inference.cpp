@@ -159,7 +159,10 @@ GenerateResult generate(TransformerLM& model, const Tokenizer& tokenizer, const 
   std::vector<int64_t> out;
   while (static_cast<int64_t>(out.size()) < a.max_tokens) {
     const int64_t next = sample_token(last, vocab, a.temperature, a.top_k, rng);
-    if (next == tokenizer.end_of_text()) break;
+    if (next == tokenizer.end_of_text()) {
+      r.stopped_at_end_of_text = true;
+      break;
+    }
     out.push_back(next);
     if (static_cast<int64_t>(out.size()) == a.max_tokens) break;
     if (cache.length >= context) {

@@ -63,6 +63,7 @@ struct GenerateResult {
   int64_t prompt_tokens = 0, generated = 0;
   double seconds = 0;  // of the generation (prompt included), not the loading
   bool stopped_at_context = false;
+  bool stopped_at_end_of_text = false;  // the model generated the vocabulary's end token
 };
 
 // Decodes a token at a time with the key/value cache, the prompt encoded by `tokenizer` (with

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <queue>
 
@@ -36,8 +35,9 @@ size_t utf8_length(char lead) {
 class SpmMerge {
  public:
   SpmMerge(const std::string& text, const SpmVocabulary& v,
-           const std::function<int64_t(const std::string&)>& find)
-      : text_(text), v_(v), find_(find) {
+           const std::unordered_map<std::string, int64_t>& ids,
+           const std::array<int64_t, 256>& byte_ids)
+      : text_(text), v_(v), ids_(ids), byte_ids_(byte_ids) {
     for (size_t at = 0; at < text.size();) {
       const size_t n = std::min(utf8_length(text[at]), text.size() - at);
       const int index = static_cast<int>(symbols_.size());
@@ -46,7 +46,7 @@ class SpmMerge {
     }
   }
 
-  void run(const std::function<void(int64_t)>& emit_byte, std::vector<int64_t>& out) {
+  void run(std::vector<int64_t>& out) {
     for (int i = 1; i < static_cast<int>(symbols_.size()); ++i) add_pair(i - 1, i);
     while (!queue_.empty()) {
       const Pair p = queue_.top();
@@ -62,7 +62,7 @@ class SpmMerge {
       add_pair(p.left, l.next);
     }
     if (symbols_.empty()) return;
-    for (int i = 0; i != -1; i = symbols_[i].next) split(symbols_[i], emit_byte, out);
+    for (int i = 0; i != -1; i = symbols_[i].next) split(symbols_[i], out);
   }
 
  private:
@@ -86,31 +86,41 @@ class SpmMerge {
   void add_pair(int left, int right) {
     if (left < 0 || right < 0) return;
     const std::string joined = span(symbols_[left], symbols_[left].n + symbols_[right].n);
-    const int64_t id = find_(joined);
+    const int64_t id = find(joined);
     if (id < 0) return;
     queue_.push({left, right, v_.scores[static_cast<size_t>(id)], joined.size()});
     built_from_[joined] = {left, right};
   }
 
-  void split(const Symbol& s, const std::function<void(int64_t)>& emit_byte,
-             std::vector<int64_t>& out) {
+  int64_t find(const std::string& t) const {
+    const auto it = ids_.find(t);
+    return it == ids_.end() ? -1 : it->second;
+  }
+
+  void split(const Symbol& s, std::vector<int64_t>& out) {
     const std::string t = span(s, s.n);
-    if (const int64_t id = find_(t); id >= 0) {
+    if (const int64_t id = find(t); id >= 0) {
       out.push_back(id);
       return;
     }
     const auto it = built_from_.find(t);
     if (it == built_from_.end()) {
-      for (char c : t) emit_byte(static_cast<unsigned char>(c));
+      for (char c : t) {  // byte fallback
+        const auto b = static_cast<unsigned char>(c);
+        CHIMERA_CHECK(byte_ids_[b] >= 0, "the vocabulary has no token for the byte ",
+                      byte_token_text(b), " (no byte fallback), so this text cannot be encoded");
+        out.push_back(byte_ids_[b]);
+      }
       return;
     }
-    split(symbols_[it->second.first], emit_byte, out);
-    split(symbols_[it->second.second], emit_byte, out);
+    split(symbols_[it->second.first], out);
+    split(symbols_[it->second.second], out);
   }
 
   const std::string& text_;
   const SpmVocabulary& v_;
-  const std::function<int64_t(const std::string&)>& find_;
+  const std::unordered_map<std::string, int64_t>& ids_;
+  const std::array<int64_t, 256>& byte_ids_;
   std::vector<Symbol> symbols_;
   std::priority_queue<Pair, std::vector<Pair>, Lower> queue_;
   std::map<std::string, std::pair<int, int>> built_from_;
@@ -164,16 +174,7 @@ int64_t SpmTokenizer::find(const std::string& text) const {
 }
 
 void SpmTokenizer::encode_fragment(const std::string& text, std::vector<int64_t>& out) const {
-  const std::function<int64_t(const std::string&)> lookup = [this](const std::string& t) {
-    return find(t);
-  };
-  const std::function<void(int64_t)> emit_byte = [&](int64_t b) {
-    const int64_t id = byte_ids_[static_cast<size_t>(b)];
-    CHIMERA_CHECK(id >= 0, "the vocabulary has no token for the byte ", byte_token_text(static_cast<int>(b)),
-                  " (no byte fallback), so this text cannot be encoded");
-    out.push_back(id);
-  };
-  SpmMerge(text, v_, lookup).run(emit_byte, out);
+  SpmMerge(text, v_, ids_, byte_ids_).run(out);
 }
 
 std::vector<int64_t> SpmTokenizer::encode(const std::string& text, bool add_bos) const {

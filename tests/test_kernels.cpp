@@ -386,12 +386,7 @@ const ConvCase kIsaCases[] = {
     {"deep K=2304", {1, 256, 6, 5}, {11, 256, 3, 3}, {.pad_h = 1, .pad_w = 1}},
 };
 
-// Bit patterns, so that -0 / +0 and NaN payloads count.
-std::vector<uint32_t> bits(const std::vector<float>& v) {
-  std::vector<uint32_t> b(v.size());
-  if (!v.empty()) std::memcpy(b.data(), v.data(), v.size() * sizeof(float));  // never null
-  return b;
-}
+using test::bits;
 
 struct Epilogue {
   std::vector<float> bias, bn_mul, bn_add, residual;
@@ -559,15 +554,16 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
     void (*fma)(int64_t, const float*, float, float, float*);
     void (*i8_to_f32)(int64_t, const int8_t*, float*);
     void (*exp)(int64_t, const float*, float*);
+    void (*softmax)(int64_t, int64_t, float*);
   };
   const Kernels scalar{Isa::scalar,     add_f32__scalar,   relu_f32__scalar,
                        relu_backward_f32__scalar, fma_f32__scalar, i8_to_f32__scalar,
-                       exp_f32__scalar};
+                       exp_f32__scalar, softmax_f32__scalar};
   const Kernels simd[] = {
       {Isa::avx2, add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2, fma_f32__avx2,
-       i8_to_f32__avx2, exp_f32__avx2},
+       i8_to_f32__avx2, exp_f32__avx2, softmax_f32__avx2},
       {Isa::avx512vnni, add_f32__avx512vnni, relu_f32__avx512vnni, relu_backward_f32__avx512vnni,
-       fma_f32__avx512vnni, i8_to_f32__avx512vnni, exp_f32__avx512vnni}};
+       fma_f32__avx512vnni, i8_to_f32__avx512vnni, exp_f32__avx512vnni, softmax_f32__avx2}};
   Rng rng(41);
   int checked = 0;
   for (const Kernels& k : simd) {
@@ -601,6 +597,32 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
                                -87.33f, -87.34f, 0.5f * 0.6931472f};
       for (int64_t i = 0; i < n && i < 9; ++i) e[i] = special[i];
       same([&](const Kernels& kk, float* y) { kk.exp(n, e.data(), y); });
+      // softmax of scores (the maximum anywhere in the row, its tail included) and with
+      // -inf, +inf and NaN among them; three padding slots get zeros.
+      if (n > 0) {
+        for (const bool special_values : {false, true}) {
+          std::vector<float> row(n + 3, 9.0f);
+          for (int64_t i = 0; i < n; ++i) row[i] = 30.0f * static_cast<float>(rng.normal());
+          row[rng.below(n)] = 100.0f;
+          if (special_values && n > 3) row[0] = -INFINITY, row[n - 1] = std::nanf("");
+          if (special_values && n == 2) row[1] = INFINITY;
+          std::vector<float> expected = row, actual = row;
+          scalar.softmax(n, n + 3, expected.data());
+          k.softmax(n, n + 3, actual.data());
+          // A NaN anywhere makes the row NaN; which NaN (sign, payload) depends on operand
+          // order inside the compiler's code, so NaNs compare as one value.
+          for (auto* v : {&expected, &actual})
+            for (float& x : *v)
+              if (std::isnan(x)) x = std::nanf("");
+          EXPECT_EQ(bits(actual), bits(expected));
+          if (!special_values) {
+            double total = 0.0;
+            for (int64_t i = 0; i < n; ++i) total += expected[i];
+            EXPECT_NEAR(total, 1.0, 1e-5);
+            EXPECT_EQ(expected[n], 0.0f);
+          }
+        }
+      }
       ++checked;
     }
   }

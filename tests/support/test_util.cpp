@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include <array>
@@ -70,6 +71,12 @@ double matplotlib_data_share(const std::filesystem::path& png) {
   if (p && std::fscanf(p, "%lf", &share) != 1) share = -1;
   if (p) pclose(p);
   return share;
+}
+
+std::vector<uint32_t> bits(const std::vector<float>& v) {
+  std::vector<uint32_t> b(v.size());
+  if (!v.empty()) std::memcpy(b.data(), v.data(), v.size() * sizeof(float));  // never null
+  return b;
 }
 
 }  // namespace chimera::test

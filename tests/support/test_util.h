@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -51,5 +52,8 @@ std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png);
 // #1f77b4, C1 #ff7f0e), read with matplotlib's PNG reader: axes, grid and text are black and
 // grey, so a figure with no data drawn in it gives 0. -1 when Python cannot read it.
 double matplotlib_data_share(const std::filesystem::path& png);
+
+// Bit patterns of floats, so that -0 / +0 and NaN payloads count in a comparison.
+std::vector<uint32_t> bits(const std::vector<float>& v);
 
 }  // namespace chimera::test

@@ -17,7 +17,8 @@ struct AttentionShape {
   float scale;  // usually 1 / sqrt(head_dim)
 };
 
-// Fills out and p. Multithreaded over (batch, head); results never depend on the thread count.
+// Fills out, and p unless it is null (inference needs no probabilities). Multithreaded over
+// (batch, key/value head, block of queries); results never depend on the thread count.
 void attention_forward_f32(const AttentionShape& a, const float* q, const float* k,
                            const float* v, float* out, float* p);
 

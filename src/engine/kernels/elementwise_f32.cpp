@@ -15,6 +15,7 @@ struct ElementwiseKernels {
   void (*fma)(int64_t, const float*, float, float, float*);
   void (*i8_to_f32)(int64_t, const int8_t*, float*);
   void (*exp)(int64_t, const float*, float*);
+  void (*softmax)(int64_t, int64_t, float*);
 };
 
 // Every AVX2 CPU has FMA in practice, but the FMA path checks for it anyway.
@@ -24,17 +25,21 @@ const ElementwiseKernels& kernels() {
       case Isa::avx512vnni:
         return ElementwiseKernels{add_f32__avx512vnni, relu_f32__avx512vnni,
                                   relu_backward_f32__avx512vnni, fma_f32__avx512vnni,
-                                  i8_to_f32__avx512vnni, exp_f32__avx512vnni};
+                                  i8_to_f32__avx512vnni, exp_f32__avx512vnni,
+                                  softmax_f32__avx2};
       case Isa::avx2:
         return ElementwiseKernels{add_f32__avx2, relu_f32__avx2, relu_backward_f32__avx2,
                                   __builtin_cpu_supports("fma") ? fma_f32__avx2 : fma_f32__scalar,
                                   i8_to_f32__avx2,
-                                  __builtin_cpu_supports("fma") ? exp_f32__avx2 : exp_f32__scalar};
+                                  __builtin_cpu_supports("fma") ? exp_f32__avx2 : exp_f32__scalar,
+                                  __builtin_cpu_supports("fma") ? softmax_f32__avx2
+                                                                : softmax_f32__scalar};
       case Isa::scalar:
         break;
     }
     return ElementwiseKernels{add_f32__scalar, relu_f32__scalar, relu_backward_f32__scalar,
-                              fma_f32__scalar, i8_to_f32__scalar, exp_f32__scalar};
+                              fma_f32__scalar, i8_to_f32__scalar, exp_f32__scalar,
+                              softmax_f32__scalar};
   }();
   return k;
 }
@@ -94,6 +99,33 @@ void exp_f32__scalar(int64_t n, const float* x, float* y) {
   }
 }
 
+void softmax_f32__scalar(int64_t n, int64_t width, float* x) {
+  constexpr int64_t kLanes = 32, kShortLanes = 8;
+  // Lane l takes x[j + l] for j = 0, 32, ...; then groups of 8 go to lanes 0-7 and single
+  // elements to lane 0; the lanes are combined in order.
+  auto fold = [&](auto* lane, auto op) {
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lane[l] = op(lane[l], x[j + l]);
+    for (; j + kShortLanes <= n; j += kShortLanes)
+      for (int64_t l = 0; l < kShortLanes; ++l) lane[l] = op(lane[l], x[j + l]);
+    for (; j < n; ++j) lane[0] = op(lane[0], x[j]);
+    auto out = lane[0];
+    for (int64_t l = 1; l < kLanes; ++l) out = op(out, lane[l]);
+    return out;
+  };
+  float m[kLanes];
+  for (float& v : m) v = x[0];
+  const float max = fold(m, [](float a, float b) { return a > b ? a : b; });
+  for (int64_t j = 0; j < n; ++j) x[j] -= max;
+  exp_f32__scalar(n, x, x);
+  double s[kLanes] = {};
+  const double sum = fold(s, [](double a, float b) { return a + b; });
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+  for (int64_t j = n; j < width; ++j) x[j] = 0.0f;
+}
+
 void add_f32(int64_t n, const float* a, const float* b, float* y) {
   kernels().add(n, a, b, y);
 }
@@ -106,6 +138,7 @@ void relu_backward_f32(int64_t n, const float* y, const float* g, float* dx) {
 void fma_f32(int64_t n, const float* x, float a, float b, float* y) {
   kernels().fma(n, x, a, b, y);
 }
+void softmax_f32(int64_t n, int64_t width, float* x) { kernels().softmax(n, width, x); }
 void i8_to_f32(int64_t n, const int8_t* x, float* y) {
   kernels().i8_to_f32(n, x, y);
 }

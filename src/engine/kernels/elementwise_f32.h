@@ -27,6 +27,12 @@ void i8_to_f32(int64_t n, const int8_t* x, float* y);
 // was a tenth of a 512-token prompt.
 void exp_f32(int64_t n, const float* x, float* y);
 
+// Softmax of x[0, n) in place (n >= 1), zeros in x[n, width): m = max, e = exp_f32(x - m), sum
+// of e in double, x = e * float(1 / sum). The max and the sum run in 32 lanes (see
+// softmax_f32__scalar for which element goes where), so that SIMD paths keep four independent
+// chains of 8 and give the same bits. The attention's rows.
+void softmax_f32(int64_t n, int64_t width, float* x);
+
 // exp_f32's constants, one definition for every path.
 namespace exp_f32_constants {
 constexpr float kLog2e = 1.44269504088896341f;
@@ -44,6 +50,9 @@ void relu_backward_f32__scalar(int64_t n, const float* y, const float* g, float*
 void fma_f32__scalar(int64_t n, const float* x, float a, float b, float* y);
 void i8_to_f32__scalar(int64_t n, const int8_t* x, float* y);
 void exp_f32__scalar(int64_t n, const float* x, float* y);
+void softmax_f32__scalar(int64_t n, int64_t width, float* x);
+// (AVX-512 machines run this one too.)
+void softmax_f32__avx2(int64_t n, int64_t width, float* x);
 void exp_f32__avx2(int64_t n, const float* x, float* y);
 void exp_f32__avx512vnni(int64_t n, const float* x, float* y);
 void add_f32__avx512vnni(int64_t n, const float* a, const float* b, float* y);

@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/kernels/i2_layout.h"
+#include "engine/kernels/int_epilogue.h"
 #include "engine/kernels/i2t_gemm_ukernels.h"
 #include "engine/threads.h"
 
@@ -47,8 +48,36 @@ constexpr int64_t kSmallBlockRows = 64;           // rows of A per block: 256 KB
 constexpr int64_t kSmallBlockWBytes = 64 * 1024;  // packed W per block: L2-resident
 constexpr int64_t kSerialMacs = 1 << 18;          // below this, threads cost more than they save
 
+// A thread's growing scratch buffer (see ukernel_scratch).
+struct Scratch {
+  void* data = nullptr;
+  int64_t size = 0;
+  ~Scratch() { std::free(data); }
+  void* get(int64_t bytes) {
+    if (size < bytes) {
+      std::free(data);
+      const int64_t rounded = (bytes + 63) / 64 * 64;
+      data = std::aligned_alloc(64, static_cast<size_t>(rounded));
+      if (data == nullptr) std::abort();
+      size = rounded;
+    }
+    return data;
+  }
+};
+
+// Where the products go: int32 sums into C, or, with an epilogue, floats into Y. The float
+// output takes each block's sums from a per-thread buffer and converts them while they are still
+// in L2: a separate pass over a 512-token prompt's sums read them back from memory (3.5 % of it).
+struct Output {
+  int32_t* C = nullptr;
+  int64_t ldc = 0;
+  const AccScale* epilogue = nullptr;
+  float* Y = nullptr;
+};
+
 void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
-         const uint8_t* W, int32_t* C, int64_t ldc) {
+         const uint8_t* W, const Output& out) {
+  const int64_t ldc = out.ldc;
   CHIMERA_CHECK(M >= 0 && N >= 0 && K >= 0, "i2t_gemm: sizes must be >= 0, got M=", M, " N=", N,
                 " K=", K);
   CHIMERA_CHECK(K <= kMaxK, "i2t_gemm: K=", K, " is too deep for exact int32 sums (max ", kMaxK,
@@ -56,10 +85,17 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
   CHIMERA_CHECK(lda >= K && ldc >= N, "i2t_gemm: row strides must cover a row: lda=", lda,
                 " (K=", K, "), ldc=", ldc, " (N=", N, ")");
   if (M == 0 || N == 0) return;
-  CHIMERA_CHECK(C != nullptr && (K == 0 || (A != nullptr && W != nullptr)),
+  CHIMERA_CHECK((out.epilogue ? out.Y != nullptr : out.C != nullptr) &&
+                    (K == 0 || (A != nullptr && W != nullptr)),
                 "i2t_gemm: null data pointer");
   if (K == 0) {  // empty sums; the kernels need not handle it
-    for (int64_t m = 0; m < M; ++m) std::fill(C + m * ldc, C + m * ldc + N, 0);
+    const int32_t zero[1] = {0};
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n)
+        if (out.epilogue)
+          scale_acc_block_f32(1, 1, zero, 1, *out.epilogue, m, n, out.Y + m * ldc + n, ldc);
+        else
+          out.C[m * ldc + n] = 0;
     return;
   }
 
@@ -87,8 +123,15 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
   const int64_t col_blocks = (N + block_cols - 1) / block_cols;
   auto block = [&](int64_t b) {
     const int64_t m0 = b / col_blocks * block_rows, n0 = b % col_blocks * block_cols;
-    ukernel(std::min(block_rows, M - m0), std::min(block_cols, N - n0), K, A + m0 * lda, lda,
-            W + n0 * row_bytes, C + m0 * ldc + n0, ldc);
+    const int64_t rows = std::min(block_rows, M - m0), cols = std::min(block_cols, N - n0);
+    if (!out.epilogue) {
+      ukernel(rows, cols, K, A + m0 * lda, lda, W + n0 * row_bytes, out.C + m0 * ldc + n0, ldc);
+      return;
+    }
+    thread_local Scratch sums;
+    auto* c = static_cast<int32_t*>(sums.get(rows * cols * 4));
+    ukernel(rows, cols, K, A + m0 * lda, lda, W + n0 * row_bytes, c, cols);
+    scale_acc_block_f32(rows, cols, c, cols, *out.epilogue, m0, n0, out.Y + m0 * ldc + n0, ldc);
   };
   // Small products skip the OpenMP runtime altogether (a false if() clause still enters it).
   if (row_blocks * col_blocks == 1 || M * N * K < kSerialMacs) {
@@ -102,33 +145,34 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t N, int64_t K, const int
 }  // namespace
 
 void* ukernel_scratch(int64_t bytes) {
-  struct Buffer {
-    void* data = nullptr;
-    int64_t size = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffer;
-  if (buffer.size < bytes) {
-    std::free(buffer.data);
-    const int64_t size = (bytes + 63) / 64 * 64;
-    buffer.data = std::aligned_alloc(64, static_cast<size_t>(size));
-    if (buffer.data == nullptr) std::abort();
-    buffer.size = size;
-  }
-  return buffer.data;
+  thread_local Scratch buffer;
+  return buffer.get(bytes);
 }
 
 void i2t_gemm(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
               int32_t* C, int64_t ldc) {
   static const I2tUkernels& ukernels = kUkernels[static_cast<int>(active_isa())];
-  run(ukernels, M, N, K, A, lda, W, C, ldc);
+  run(ukernels, M, N, K, A, lda, W, Output{C, ldc});
+}
+
+void i2t_gemm_f32(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
+                  const AccScale& epilogue, float* Y, int64_t ldy) {
+  static const I2tUkernels& ukernels = kUkernels[static_cast<int>(active_isa())];
+  run(ukernels, M, N, K, A, lda, W, Output{nullptr, ldy, &epilogue, Y});
 }
 
 void i2t_gemm_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                   const uint8_t* W, int32_t* C, int64_t ldc) {
   CHIMERA_CHECK(isa_supported(isa), "i2t_gemm: this CPU does not support ", isa_name(isa),
                 "; the best available here is ", isa_name(best_isa()));
-  run(kUkernels[static_cast<int>(isa)], M, N, K, A, lda, W, C, ldc);
+  run(kUkernels[static_cast<int>(isa)], M, N, K, A, lda, W, Output{C, ldc});
+}
+
+void i2t_gemm_f32_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                      const uint8_t* W, const AccScale& epilogue, float* Y, int64_t ldy) {
+  CHIMERA_CHECK(isa_supported(isa), "i2t_gemm: this CPU does not support ", isa_name(isa),
+                "; the best available here is ", isa_name(best_isa()));
+  run(kUkernels[static_cast<int>(isa)], M, N, K, A, lda, W, Output{nullptr, ldy, &epilogue, Y});
 }
 
 }  // namespace chimera

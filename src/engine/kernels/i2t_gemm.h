@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "engine/kernels/int_epilogue.h"
 #include "engine/kernels/isa.h"
 
 namespace chimera {
@@ -19,8 +20,16 @@ namespace chimera {
 void i2t_gemm(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
               int32_t* C, int64_t ldc);
 
+// The same product with a linear layer's float epilogue (int_epilogue.h; columns are its
+// channels, a residual is indexed like Y): Y[m][n] = epilogue(C[m][n]), bit for bit
+// i2t_gemm followed by scale_acc_f32, without the int32 result ever reaching memory.
+void i2t_gemm_f32(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda, const uint8_t* W,
+                  const AccScale& epilogue, float* Y, int64_t ldy);
+
 // The same with an explicit ISA (for tests and benchmarks); throws if this CPU lacks it.
 void i2t_gemm_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
                   const uint8_t* W, int32_t* C, int64_t ldc);
+void i2t_gemm_f32_isa(Isa isa, int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t lda,
+                      const uint8_t* W, const AccScale& epilogue, float* Y, int64_t ldy);
 
 }  // namespace chimera

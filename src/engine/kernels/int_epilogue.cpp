@@ -31,9 +31,8 @@ void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t
                    const AccScale& s, float* y) {
   if (inner == 1) {  // a linear layer: one row of `channels` outputs per sample
     parallel_for(outer, channels, [&](int64_t row) {
-      AccScale rs = s;
-      if (s.row_scale) rs.scale = s.row_scale[row];
-      scale_run(acc + row * channels, channels, 0, 1, row * channels, rs, y + row * channels);
+      scale_acc_block_f32(1, channels, acc + row * channels, channels, s, row, 0,
+                          y + row * channels, channels);
     });
     return;
   }
@@ -41,6 +40,15 @@ void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t
   parallel_for(outer * channels, inner, [&](int64_t row) {
     scale_run(acc + row * inner, inner, row % channels, 0, row * inner, s, y + row * inner);
   });
+}
+
+void scale_acc_block_f32(int64_t rows, int64_t cols, const int32_t* acc, int64_t ldacc,
+                         const AccScale& s, int64_t row0, int64_t col0, float* y, int64_t ldy) {
+  for (int64_t r = 0; r < rows; ++r) {
+    AccScale rs = s;
+    if (s.row_scale) rs.scale = s.row_scale[row0 + r];
+    scale_run(acc + r * ldacc, cols, col0, 1, (row0 + r) * ldy + col0, rs, y + r * ldy);
+  }
 }
 
 }  // namespace chimera

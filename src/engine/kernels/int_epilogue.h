@@ -52,4 +52,11 @@ inline float epilogue_ref(const AccScale& s, int32_t acc, int64_t c, int64_t i) 
 void scale_acc_f32(int64_t outer, int64_t channels, int64_t inner, const int32_t* acc,
                    const AccScale& s, float* y);
 
+// One block of a linear layer's output (inner = 1): rows [row0, row0 + rows) and channels
+// [col0, col0 + cols) of y (row stride ldy; a residual is indexed like y) from acc (row stride
+// ldacc, its first element that of y[row0][col0]). Single-threaded: for kernels that convert
+// their sums block by block.
+void scale_acc_block_f32(int64_t rows, int64_t cols, const int32_t* acc, int64_t ldacc,
+                         const AccScale& s, int64_t row0, int64_t col0, float* y, int64_t ldy);
+
 }  // namespace chimera

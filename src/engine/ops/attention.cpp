@@ -21,8 +21,12 @@ Var causal_attention(const Var& q, const Var& k, const Var& v) {
   const AttentionShape a{qs[0], qs[1], ks[1], qs[2], ks[2], qs[3],
                          static_cast<float>(1.0 / std::sqrt(static_cast<double>(qs[3])))};
   Tensor out = Tensor::empty(qs);
-  Tensor p = Tensor::empty({a.batch, a.heads, a.q_len, a.kv_len});
-  attention_forward_f32(a, q.value().f32(), k.value().f32(), v.value().f32(), out.f32(), p.f32());
+  // The probabilities only for a backward: at 512 tokens they are 16 MB per layer to write.
+  const bool backward = grad_enabled() && (q.requires_grad() || k.requires_grad() ||
+                                           v.requires_grad());
+  Tensor p = backward ? Tensor::empty({a.batch, a.heads, a.q_len, a.kv_len}) : Tensor();
+  attention_forward_f32(a, q.value().f32(), k.value().f32(), v.value().f32(), out.f32(),
+                        backward ? p.f32() : nullptr);
   return make_op("causal_attention", std::move(out), {q, k, v}, [q, k, v, p, a](const Tensor& g) {
     Tensor dq = Tensor::empty(q.shape()), dk = Tensor::empty(k.shape()),
            dv = Tensor::empty(v.shape());

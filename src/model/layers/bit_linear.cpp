@@ -36,9 +36,7 @@ Var BitLinear::forward(const Var& x) {
     scale_acc_f32(B, out, 1, acc.data<int32_t>(), s, y);
   };
   p.packed_integer = [=](const int8_t* xq, const uint8_t* q_i2, const AccScale& s, float* y) {
-    Tensor acc = Tensor::empty({B, out}, DType::i32);
-    i2t_gemm(B, out, in, xq, in, q_i2, acc.data<int32_t>(), out);
-    scale_acc_f32(B, out, 1, acc.data<int32_t>(), s, y);
+    i2t_gemm_f32(B, out, in, xq, in, q_i2, s, y, out);
   };
   p.gradients = [=](const int8_t* xq, const float* wq, const float* dz, float* dx, float* dw) {
     if (dw) {

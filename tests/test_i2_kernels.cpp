@@ -340,6 +340,17 @@ TEST(I2tGemm, RejectsInvalidArguments) {
             }).find("null data pointer"),
             std::string::npos);
   EXPECT_EQ(call(2, 2, 8, 8, 2), "");
+  // Shared-input batches: 1 to 8 products, each checked like a single one.
+  std::vector<float> y(64);
+  std::vector<I2tFloatProduct> products(9, I2tFloatProduct{2, w.data(), AccScale{}, y.data(), 2});
+  auto shared = [&](int64_t count) {
+    return error_of([&] { i2t_gemm_f32_shared(2, 8, a.data(), 8, products.data(), count); });
+  };
+  EXPECT_NE(shared(0).find("1 to 8 products"), std::string::npos);
+  EXPECT_NE(shared(9).find("1 to 8 products"), std::string::npos);
+  EXPECT_EQ(shared(8), "");
+  products[1].ldy = 1;
+  EXPECT_NE(shared(2).find("ldc=1 (N=2)"), std::string::npos);
 }
 
 }  // namespace

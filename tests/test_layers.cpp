@@ -15,6 +15,8 @@
 #include "test_util.h"
 #include "model/layers/bit_conv2d.h"
 #include "model/layers/bit_linear.h"
+#include "model/layers/shared_input.h"
+#include "engine/threads.h"
 
 namespace chimera {
 namespace {
@@ -300,6 +302,53 @@ TEST(BitLayers, PerTokenScalesQuantizeEachRowOnItsOwn) {
   BitLinear per_tensor(37, 5, false, o, rng2);
   per_tensor.eval();
   EXPECT_FALSE(test::all_equal(per_tensor.forward(Var(x)).value(), y.value()));
+}
+
+// Layers reading one input (q, k, v; gate and up) run as one batch in inference: each output is
+// bit for bit that layer's own forward, at batch 1 (the GEMV), a few rows and a prompt-sized
+// batch (panels), on 1 and 3 threads; in training mode they simply run one by one.
+TEST(BitLayers, LayersSharingAnInputGiveTheirOwnForwardsBitForBit) {
+  Rng rng(23);
+  BitLayerOptions o;
+  o.activation_scale = ActivationScale::token;
+  o.warmup_steps = 0;
+  std::vector<LinearLayer> layers(3);
+  const int64_t outs[] = {96, 17, 5};
+  for (int i = 0; i < 3; ++i) {
+    layers[i].ternary = std::make_unique<BitLinear>(300, outs[i], /*bias=*/i == 1, o, rng);
+    layers[i].ternary->eval();
+    layers[i].ternary->set_fixed_weight(layers[i].ternary->eval_weight());
+  }
+  std::vector<LinearLayer*> ptrs{&layers[0], &layers[1], &layers[2]};
+  const int saved = num_threads();
+  for (const int64_t rows : {1, 7, 130}) {
+    Tensor x({rows, 300});
+    rng.fill_uniform(x, -2.0, 2.0);
+    for (const int threads : {1, 3}) {
+      SCOPED_TRACE("rows " + std::to_string(rows) + ", threads " + std::to_string(threads));
+      set_num_threads(threads);
+      NoGradGuard no_grad;
+      for (LinearLayer* l : ptrs) EXPECT_TRUE(l->ternary->takes_shared_activations());
+      const std::vector<Var> shared = linear_shared_input(ptrs, Var(x));
+      ASSERT_EQ(shared.size(), 3u);
+      for (int i = 0; i < 3; ++i) {
+        const Var own = layers[i].forward(Var(x));
+        ASSERT_EQ(shared[i].shape(), own.shape());
+        std::vector<float> a(shared[i].value().f32(), shared[i].value().f32() + rows * outs[i]);
+        std::vector<float> b(own.value().f32(), own.value().f32() + rows * outs[i]);
+        EXPECT_EQ(test::bits(a), test::bits(b)) << "layer " << i;
+      }
+    }
+  }
+  set_num_threads(saved);
+  // Recording a gradient, nothing is shared: every layer's own forward, with its graph.
+  Tensor x({2, 300});
+  rng.fill_uniform(x, -1.0, 1.0);
+  EXPECT_FALSE(layers[0].ternary->takes_shared_activations());
+  const Var xv(x, true);
+  const std::vector<Var> separate = linear_shared_input(ptrs, xv);
+  ASSERT_EQ(separate.size(), 3u);
+  for (const Var& y : separate) EXPECT_TRUE(y.requires_grad());
 }
 
 TEST(BitLayers, PerTokenScalesAreForLinearLayersOnly) {

@@ -51,7 +51,8 @@ void attention_forward_f32(const AttentionShape& a, const float* q, const float*
   // lie side by side in q and out.
   //   s = scale * q k^T (the scale is the gemm's alpha: one multiply of each sum, as a separate
   //   pass would); then softmax per row, out = s v.
-  parallel_for(a.batch * a.kv_heads * q_blocks, group * kQueryBlock * a.kv_len * hd,
+  parallel_for(a.batch * a.kv_heads * q_blocks,
+               group * std::min(kQueryBlock, a.q_len) * a.kv_len * hd,
                [&](int64_t item) {
     const int64_t bg = item / q_blocks, b = bg / a.kv_heads, g = bg % a.kv_heads;
     const int64_t i0 = item % q_blocks * kQueryBlock, rows = std::min(kQueryBlock, a.q_len - i0);
@@ -61,28 +62,41 @@ void attention_forward_f32(const AttentionShape& a, const float* q, const float*
     float* qs = scratch.data();  // [m, hd], row hh * rows + r: head g * group + hh, query i0 + r
     float* os = qs + m * hd;     // [m, hd], the same rows of out
     float* ss = os + m * hd;     // [m, keys]
+    auto q_row = [&](int64_t hh, int64_t r) {
+      return q + st.q_at(a, b, g * group + hh) + (i0 + r) * st.q_row;
+    };
+    auto out_row = [&](int64_t hh, int64_t r) {
+      return out + st.q_at(a, b, g * group + hh) + (i0 + r) * st.q_row;
+    };
+    auto normalize = [&](int64_t hh, int64_t r) {
+      float* row = ss + (hh * rows + r) * keys;
+      softmax_f32(last_key(a, i0 + r) + 1, keys, row);
+      if (p) {
+        float* prow = p + st.p_at(a, b, g * group + hh) + (i0 + r) * a.kv_len;
+        std::copy_n(row, keys, prow);
+        std::fill(prow + keys, prow + a.kv_len, 0.0f);
+      }
+    };
+    if (rows == 1) {  // one query (decoding): a GEMV per head, which packs nothing
+      for (int64_t hh = 0; hh < group; ++hh) {
+        gemm_f32(false, true, 1, keys, hd, a.scale, q_row(hh, 0), hd, k + st.kv_at(a, b, g),
+                 st.kv_row, 0.0f, ss + hh * keys, keys);
+        normalize(hh, 0);
+        gemm_f32(false, false, 1, hd, keys, 1.0f, ss + hh * keys, keys, v + st.kv_at(a, b, g),
+                 st.kv_row, 0.0f, out_row(hh, 0), hd);
+      }
+      return;
+    }
     for (int64_t hh = 0; hh < group; ++hh)
-      for (int64_t r = 0; r < rows; ++r)
-        std::copy_n(q + st.q_at(a, b, g * group + hh) + (i0 + r) * st.q_row, hd,
-                    qs + (hh * rows + r) * hd);
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(q_row(hh, r), hd, qs + (hh * rows + r) * hd);
     gemm_f32(false, true, m, keys, hd, a.scale, qs, hd, k + st.kv_at(a, b, g), st.kv_row, 0.0f,
              ss, keys);
     for (int64_t hh = 0; hh < group; ++hh)
-      for (int64_t r = 0; r < rows; ++r) {
-        float* row = ss + (hh * rows + r) * keys;
-        softmax_f32(last_key(a, i0 + r) + 1, keys, row);
-        if (p) {
-          float* prow = p + st.p_at(a, b, g * group + hh) + (i0 + r) * a.kv_len;
-          std::copy_n(row, keys, prow);
-          std::fill(prow + keys, prow + a.kv_len, 0.0f);
-        }
-      }
+      for (int64_t r = 0; r < rows; ++r) normalize(hh, r);
     gemm_f32(false, false, m, hd, keys, 1.0f, ss, keys, v + st.kv_at(a, b, g), st.kv_row, 0.0f,
              os, hd);
     for (int64_t hh = 0; hh < group; ++hh)
-      for (int64_t r = 0; r < rows; ++r)
-        std::copy_n(os + (hh * rows + r) * hd, hd,
-                    out + st.q_at(a, b, g * group + hh) + (i0 + r) * st.q_row);
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(os + (hh * rows + r) * hd, hd, out_row(hh, r));
   });
 }
 

@@ -37,6 +37,29 @@ void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
   quant.finish_forward(q, false);  // stats describe the fixed weight before any forward
 }
 
+bool TernaryLayer::takes_shared_activations() const {
+  return fixed_ && !training() && !grad_enabled() &&
+         quant.options.activation_scale == ActivationScale::token;
+}
+
+I2tFloatProduct TernaryLayer::shared_product(const QuantizedActivations& act,
+                                             std::vector<float>& row_scales, float* y) {
+  CHIMERA_CHECK(takes_shared_activations(),
+                "a shared-input product needs a fixed weight, per-token activation scales, eval "
+                "mode and no gradient recorded");
+  const QuantizedWeight& q = fixed_->q;
+  row_scales.clear();
+  for (float beta : act.row_betas) row_scales.push_back(beta * q.gamma);
+  // The epilogue of forward_with: scale (unused with row scales), row scales, clip, bias.
+  AccScale s;
+  s.scale = act.beta * q.gamma;
+  s.row_scale = row_scales.data();
+  s.clip = q.clip;
+  s.bias = bias ? bias->value().f32() : nullptr;
+  quant.finish_forward(q, false);
+  return {q.codes.size(0), fixed_->i2.data(), s, y, q.codes.size(0)};
+}
+
 Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inner,
                                Products products, const AccScale& post) {
   const bool train = training();

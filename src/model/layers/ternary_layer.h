@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/kernels/i2t_gemm.h"
 #include "engine/kernels/int_epilogue.h"
 #include "model/layers/bit_layer.h"
 #include "model/layers/module.h"
@@ -37,6 +38,16 @@ class TernaryLayer : public Module {
   // read; the layer runs in eval mode only (a training forward is an error).
   void set_fixed_weight(const QuantizedWeight& q);
   bool has_fixed_weight() const { return fixed_.has_value(); }
+
+  // Inference on activations quantized once for several layers that read the same input
+  // (linear_shared_input): true when this layer's forward would quantize its input per token and
+  // multiply the packed fixed weight (eval mode, no gradient recorded).
+  bool takes_shared_activations() const;
+  // This layer's product in such a batch: acc = act.codes · q^T into y [rows, out] with the
+  // epilogue its own forward applies (so y is bit for bit that forward's). row_scales receives
+  // the per-row scales the epilogue points to; it must outlive the product.
+  I2tFloatProduct shared_product(const QuantizedActivations& act, std::vector<float>& row_scales,
+                                 float* y);
 
   Var weight_master;
   std::optional<Var> bias;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "engine/ops/ops.h"
+#include "model/layers/shared_input.h"
 
 namespace chimera {
 
@@ -132,12 +133,10 @@ static Tensor cached_rows(const Tensor& buffer, int64_t len, int64_t kv_heads, i
 
 Var Attention::forward(const Var& x, int64_t first_position, Tensor* cache_k, Tensor* cache_v) {
   const int64_t B = x.shape()[0], T = x.shape()[1], D = x.shape()[2];
-  const Var rows = rows_of(x);
-  const Var q = rotary(reshape(wq.forward(rows), {B, T, heads_, head_dim_}), first_position,
-                       rope_theta_);
-  Var k = rotary(reshape(wk.forward(rows), {B, T, kv_heads_, head_dim_}), first_position,
-                 rope_theta_);
-  Var v = reshape(wv.forward(rows), {B, T, kv_heads_, head_dim_});
+  const std::vector<Var> qkv = linear_shared_input({&wq, &wk, &wv}, rows_of(x));
+  const Var q = rotary(reshape(qkv[0], {B, T, heads_, head_dim_}), first_position, rope_theta_);
+  Var k = rotary(reshape(qkv[1], {B, T, kv_heads_, head_dim_}), first_position, rope_theta_);
+  Var v = reshape(qkv[2], {B, T, kv_heads_, head_dim_});
   if (cache_k) {
     CHIMERA_CHECK(B == 1, "a key/value cache holds one sequence, got a batch of ", B);
     const int64_t width = kv_heads_ * head_dim_, len = first_position + T;
@@ -165,7 +164,13 @@ void FeedForward::visit_children(const ChildFn& on_child) {
 }
 
 Var FeedForward::forward(const Var& x) {
-  const Var hidden = w3 ? swiglu(w1.forward(x), w3->forward(x)) : relu_squared(w1.forward(x));
+  Var hidden;
+  if (w3) {
+    const std::vector<Var> gate_up = linear_shared_input({&w1, &*w3}, x);
+    hidden = swiglu(gate_up[0], gate_up[1]);
+  } else {
+    hidden = relu_squared(w1.forward(x));
+  }
   return w2.forward(hidden);
 }
 

@@ -1,0 +1,41 @@
+#include "model/layers/shared_input.h"
+
+namespace chimera {
+
+namespace {
+
+bool can_share(const std::vector<LinearLayer*>& layers, const Var& x) {
+  if (layers.empty() || layers.size() > 8 || x.value().dim() != 2) return false;
+  for (const LinearLayer* l : layers)
+    if (!l->ternary || !l->ternary->takes_shared_activations() ||
+        l->ternary->in_features != x.shape()[1] ||
+        l->ternary->quant.options.eps_beta != layers[0]->ternary->quant.options.eps_beta)
+      return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<Var> linear_shared_input(const std::vector<LinearLayer*>& layers, const Var& x) {
+  std::vector<Var> out;
+  if (!can_share(layers, x)) {
+    for (LinearLayer* l : layers) out.push_back(l->forward(x));
+    return out;
+  }
+  const int64_t rows = x.shape()[0], in = x.shape()[1];
+  const QuantizedActivations act =
+      quantize_activations_by_row(x.value(), rows, layers[0]->ternary->quant.options.eps_beta);
+  std::vector<std::vector<float>> row_scales(layers.size());
+  std::vector<Tensor> ys;
+  std::vector<I2tFloatProduct> products;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    ys.push_back(Tensor::empty({rows, layers[i]->ternary->out_features}));
+    products.push_back(layers[i]->ternary->shared_product(act, row_scales[i], ys.back().f32()));
+  }
+  i2t_gemm_f32_shared(rows, in, act.codes.data<int8_t>(), in, products.data(),
+                      static_cast<int64_t>(products.size()));
+  for (Tensor& y : ys) out.emplace_back(std::move(y));
+  return out;
+}
+
+}  // namespace chimera

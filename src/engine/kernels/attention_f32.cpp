@@ -46,9 +46,9 @@ void attention_forward_f32(const AttentionShape& a, const float* q, const float*
   // One item per (batch, key/value head, query block): the group's query heads share the keys
   // and values, so their rows go through each product together, [group * rows, hd] at a time.
   // One packing of k and v then serves the whole group, and the products are 4x taller (GQA with
-  // 4 heads per group: a 512-token prompt's attention products took 24 % less time than one head
-  // at a time). The rows are copied to and from contiguous scratch, because the heads of a token
-  // lie side by side in q and out.
+  // 4 heads per group, one layer at 512 tokens, 1 thread, AVX2: 14 % less time than one head at a
+  // time). The rows are copied to and from contiguous scratch, because the heads of a token lie
+  // side by side in q and out.
   //   s = scale * q k^T (the scale is the gemm's alpha: one multiply of each sum, as a separate
   //   pass would); then softmax per row, out = s v.
   parallel_for(a.batch * a.kv_heads * q_blocks,

@@ -154,7 +154,7 @@ void zero_depth(int64_t M, const Product& p) {
         p.out.C[m * p.out.ldc + n] = 0;
 }
 
-constexpr int64_t kMaxProducts = 8;
+constexpr int64_t kMaxProducts = kI2tMaxSharedProducts;
 
 // Every block of every product in one parallel region.
 void run(const I2tUkernels& ukernels, int64_t M, int64_t K, const int8_t* A, int64_t lda,

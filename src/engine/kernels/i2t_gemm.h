@@ -37,6 +37,7 @@ struct I2tFloatProduct {
   float* Y;
   int64_t ldy;
 };
+constexpr int64_t kI2tMaxSharedProducts = 8;  // count: 1 to this
 void i2t_gemm_f32_shared(int64_t M, int64_t K, const int8_t* A, int64_t lda,
                          const I2tFloatProduct* products, int64_t count);
 

@@ -5,7 +5,7 @@ namespace chimera {
 namespace {
 
 bool can_share(const std::vector<LinearLayer*>& layers, const Var& x) {
-  if (layers.empty() || layers.size() > 8 || x.value().dim() != 2) return false;
+  if (layers.empty() || static_cast<int64_t>(layers.size()) > kI2tMaxSharedProducts || x.value().dim() != 2) return false;
   for (const LinearLayer* l : layers)
     if (!l->ternary || !l->ternary->takes_shared_activations() ||
         l->ternary->in_features != x.shape()[1] ||

@@ -37,6 +37,20 @@ void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
   quant.finish_forward(q, false);  // stats describe the fixed weight before any forward
 }
 
+AccScale TernaryLayer::epilogue(const QuantizedWeight& q, float beta,
+                                const std::vector<float>& betas, bool per_row,
+                                const AccScale& post, std::vector<float>& row_scales) const {
+  // The reference multiplies the two 0-d scales first; per token, each row's beta by gamma.
+  AccScale s = post;
+  s.scale = beta * q.gamma;
+  row_scales.clear();
+  for (float b : betas) row_scales.push_back(b * q.gamma);
+  if (per_row) s.row_scale = row_scales.data();
+  s.clip = q.clip;
+  s.bias = bias ? bias->value().f32() : nullptr;
+  return s;
+}
+
 bool TernaryLayer::takes_shared_activations() const {
   return fixed_ && !training() && !grad_enabled() &&
          quant.options.activation_scale == ActivationScale::token;
@@ -48,14 +62,7 @@ I2tFloatProduct TernaryLayer::shared_product(const QuantizedActivations& act,
                 "a shared-input product needs a fixed weight, per-token activation scales, eval "
                 "mode and no gradient recorded");
   const QuantizedWeight& q = fixed_->q;
-  row_scales.clear();
-  for (float beta : act.row_betas) row_scales.push_back(beta * q.gamma);
-  // The epilogue of forward_with: scale (unused with row scales), row scales, clip, bias.
-  AccScale s;
-  s.scale = act.beta * q.gamma;
-  s.row_scale = row_scales.data();
-  s.clip = q.clip;
-  s.bias = bias ? bias->value().f32() : nullptr;
+  const AccScale s = epilogue(q, act.beta, act.row_betas, true, AccScale{}, row_scales);
   quant.finish_forward(q, false);
   return {q.codes.size(0), fixed_->i2.data(), s, y, q.codes.size(0)};
 }
@@ -89,17 +96,11 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   else
     act = quantize_activations(x.value(), quant.options.eps_beta);
   QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
-  // The reference multiplies the two 0-d scales first; per token, each row's beta by gamma.
-  AccScale scale = post;
-  scale.scale = act.beta * q.gamma;
   // Per row, or the tensor's one value: the backward scales dy by these and divides dx by the
   // betas.
   std::vector<float> betas = by_row ? act.row_betas : std::vector<float>{act.beta};
   std::vector<float> row_scales;
-  for (float beta : betas) row_scales.push_back(beta * q.gamma);
-  if (by_row) scale.row_scale = row_scales.data();
-  scale.clip = q.clip;
-  scale.bias = bias ? bias->value().f32() : nullptr;
+  const AccScale scale = epilogue(q, act.beta, betas, by_row, post, row_scales);
   Tensor y = Tensor::empty(out_shape);
   if (fused)
     products.quantizing_integer(x.value().f32(), act.beta, q.codes.data<int8_t>(), scale, y.f32());

@@ -87,6 +87,12 @@ class TernaryLayer : public Module {
                    const AccScale& post = {});
 
  private:
+  // The product's epilogue for activation scale beta (betas: per row, or the tensor's one value)
+  // and weight q, on top of `post`: scale, row scales (written to row_scales, which must outlive
+  // the product; used only when per_row), clip, bias.
+  AccScale epilogue(const QuantizedWeight& q, float beta, const std::vector<float>& betas,
+                    bool per_row, const AccScale& post, std::vector<float>& row_scales) const;
+
   struct FixedWeight {
     QuantizedWeight q;
     std::vector<uint8_t> i2;  // q.codes packed, the layout i2t_gemm reads

@@ -146,15 +146,15 @@ std::vector<double> losses(const fs::path& log, const std::string& type) {
   return out;
 }
 
-// The two logs' losses of every `type` record: `steps` each, equal to float rounding.
+// The two logs' losses of every `type` record: `steps` each, equal within `relative`.
 void expect_same_losses(const fs::path& two, const fs::path& one, const std::string& type,
-                        size_t steps, const std::string& mode) {
+                        size_t steps, const std::string& mode, double relative = 1e-5) {
   const std::vector<double> a = losses(two, type);
   const std::vector<double> b = losses(one, type);
   ASSERT_EQ(a.size(), steps);
   ASSERT_EQ(b.size(), steps);
   for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(b[i])) << mode << " step " << i + 1;
+    EXPECT_NEAR(a[i], b[i], relative * std::abs(b[i])) << mode << " step " << i + 1;
 }
 
 // With --sync-batchnorm two ranks compute what one process computes on the whole batch, to float
@@ -172,8 +172,15 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
     ASSERT_EQ(two.code, 0) << two.out;
     const test::CliResult one = test::run_chimera(base + "--log-jsonl " + d + "/one" + mode + ".jsonl");
     ASSERT_EQ(one.code, 0) << one.out;
+    // Ternary mode rounds activations to int8 and weights to ternary codes: a difference in the
+    // last bit of the batch statistics can move one value across a rounding boundary, and the
+    // loss then moves by more than float rounding. Measured on a Zen 5 machine: steps 1-5 within 5e-8, step 6 2.7e-5 (one such
+    // flip; on Sapphire Rapids every step was within 1e-5). Without --sync-batchnorm the losses
+    // differ by 2.5e-3 to 1.1e-2, so 2e-4 still tells the two apart.
+    const double relative = mode == "chimera" ? 2e-4 : 1e-5;
     ASSERT_NO_FATAL_FAILURE(expect_same_losses(dir.path / ("two" + mode + ".jsonl"),
-                                               dir.path / ("one" + mode + ".jsonl"), "batch", 6, mode));
+                                               dir.path / ("one" + mode + ".jsonl"), "batch", 6,
+                                               mode, relative));
     const double first_one = losses(dir.path / ("one" + mode + ".jsonl"), "batch")[0];
     // Without it each rank normalises and scales its own shard: a different computation.
     const test::CliResult per_rank = test::run_command(

@@ -1,6 +1,5 @@
 // CIFAR-10 binary reader and loader, the batch iterator, and the reference's smoke data.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -22,19 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::write_bytes;
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(fs::temp_directory_path() / ("chimera_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 // `count` records; record i has label (first_label + i) % 10 and pixel k = (i * 7 + k) % 256.
 CifarRecords make_records(int64_t count, int first_label = 0) {
@@ -84,7 +71,7 @@ TEST(CifarBinary, NormalisesLikeTorchvisionInFloat32) {
 }
 
 TEST(CifarBinary, CraftedFileGivesPlanesLabelsAndNormalisedValues) {
-  TempDir dir("cifar_crafted");
+  TempDir dir("chimera_cifar_crafted");
   // Record 0: label 3, R plane all 0, G plane all 255, B plane all 128. Record 1: label 9,
   // R(0, 1) = 1, G(31, 31) = 77, B(5, 2) = 254, everything else 0.
   std::string bytes(2 * kCifarRecordBytes, '\0');
@@ -96,7 +83,7 @@ TEST(CifarBinary, CraftedFileGivesPlanesLabelsAndNormalisedValues) {
   r1[1 + 1] = 1;
   r1[1 + 1024 + 31 * 32 + 31] = 77;
   r1[1 + 2048 + 5 * 32 + 2] = static_cast<char>(254);
-  const fs::path file = dir.path() / "crafted.bin";
+  const fs::path file = dir.path / "crafted.bin";
   write_bytes(file, bytes);
 
   const CifarRecords records = read_cifar_binary(file.string());
@@ -120,9 +107,9 @@ TEST(CifarBinary, CraftedFileGivesPlanesLabelsAndNormalisedValues) {
 }
 
 TEST(CifarBinary, WriteThenReadRoundTrips) {
-  TempDir dir("cifar_roundtrip");
+  TempDir dir("chimera_cifar_roundtrip");
   const CifarRecords r = make_records(6, 4);
-  const std::string file = (dir.path() / "part.bin").string();
+  const std::string file = (dir.path / "part.bin").string();
   write_cifar_binary(file, r, 2, 5);
   EXPECT_EQ(fs::file_size(file), 3u * kCifarRecordBytes);
   const CifarRecords back = read_cifar_binary(file);
@@ -133,26 +120,26 @@ TEST(CifarBinary, WriteThenReadRoundTrips) {
 }
 
 TEST(CifarBinary, SizeErrorsNameTheFile) {
-  TempDir dir("cifar_size");
-  const fs::path file = dir.path() / "short.bin";
+  TempDir dir("chimera_cifar_size");
+  const fs::path file = dir.path / "short.bin";
   write_bytes(file, std::string(2 * kCifarRecordBytes + 5, '\0'));
   const std::string message = error_of([&] { read_cifar_binary(file.string()); });
   EXPECT_TRUE(contains(message, file.string())) << message;
   EXPECT_TRUE(contains(message, "6151 bytes")) << message;
   EXPECT_TRUE(contains(message, "3073-byte")) << message;
 
-  const fs::path empty = dir.path() / "empty.bin";
+  const fs::path empty = dir.path / "empty.bin";
   write_bytes(empty, "");
   EXPECT_TRUE(contains(error_of([&] { read_cifar_binary(empty.string()); }), "0 bytes"));
-  EXPECT_TRUE(contains(error_of([&] { read_cifar_binary((dir.path() / "none.bin").string()); }),
+  EXPECT_TRUE(contains(error_of([&] { read_cifar_binary((dir.path / "none.bin").string()); }),
                        "none.bin"));
 }
 
 TEST(CifarBinary, LabelErrorNamesFileAndRecord) {
-  TempDir dir("cifar_label");
+  TempDir dir("chimera_cifar_label");
   std::string bytes(3 * kCifarRecordBytes, '\0');
   bytes[kCifarRecordBytes * 2] = 10;
-  const fs::path file = dir.path() / "bad_label.bin";
+  const fs::path file = dir.path / "bad_label.bin";
   write_bytes(file, bytes);
   const std::string message = error_of([&] { read_cifar_binary(file.string()); });
   EXPECT_TRUE(contains(message, file.string())) << message;
@@ -182,48 +169,48 @@ void expect_small_dataset(const CifarData& data) {
 }
 
 TEST(CifarLoader, ReadsFilesInTheRoot) {
-  TempDir dir("cifar_root");
-  write_dataset(dir.path());
-  EXPECT_EQ(find_cifar_dir(dir.path().string()), dir.path().string());
-  expect_small_dataset(load_cifar(dir.path().string()));
+  TempDir dir("chimera_cifar_root");
+  write_dataset(dir.path);
+  EXPECT_EQ(find_cifar_dir(dir.path.string()), dir.path.string());
+  expect_small_dataset(load_cifar(dir.path.string()));
 }
 
 TEST(CifarLoader, ReadsTheArchiveSubfolder) {
-  TempDir dir("cifar_sub");
-  write_dataset(dir.path() / kCifarFolder);
-  EXPECT_EQ(find_cifar_dir(dir.path().string()), (dir.path() / kCifarFolder).string());
-  expect_small_dataset(load_cifar(dir.path().string()));
+  TempDir dir("chimera_cifar_sub");
+  write_dataset(dir.path / kCifarFolder);
+  EXPECT_EQ(find_cifar_dir(dir.path.string()), (dir.path / kCifarFolder).string());
+  expect_small_dataset(load_cifar(dir.path.string()));
 }
 
 TEST(CifarLoader, MissingDataSaysWhereItLookedAndHowToGetIt) {
-  TempDir dir("cifar_missing");
-  EXPECT_FALSE(find_cifar_dir(dir.path().string()).has_value());
-  const std::string message = error_of([&] { load_cifar(dir.path().string()); });
-  const std::string root = dir.path().string();
+  TempDir dir("chimera_cifar_missing");
+  EXPECT_FALSE(find_cifar_dir(dir.path.string()).has_value());
+  const std::string message = error_of([&] { load_cifar(dir.path.string()); });
+  const std::string root = dir.path.string();
   EXPECT_TRUE(contains(message, "in '" + root + "' or")) << message;
-  EXPECT_TRUE(contains(message, (dir.path() / kCifarFolder).string())) << message;
+  EXPECT_TRUE(contains(message, (dir.path / kCifarFolder).string())) << message;
   EXPECT_TRUE(contains(message, "--download")) << message;
   EXPECT_TRUE(contains(message, kCifarUrl)) << message;
   // Nothing was fetched or created.
-  EXPECT_TRUE(fs::is_empty(dir.path()));
+  EXPECT_TRUE(fs::is_empty(dir.path));
 }
 
 TEST(CifarLoader, IncompleteFolderNamesTheMissingFile) {
-  TempDir dir("cifar_incomplete");
-  write_dataset(dir.path());
-  fs::remove(dir.path() / kCifarTestFile);
-  const std::string message = error_of([&] { load_cifar(dir.path().string()); });
+  TempDir dir("chimera_cifar_incomplete");
+  write_dataset(dir.path);
+  fs::remove(dir.path / kCifarTestFile);
+  const std::string message = error_of([&] { load_cifar(dir.path.string()); });
   EXPECT_TRUE(contains(message, "test_batch.bin is missing")) << message;
 }
 
 TEST(CifarLoader, BadRecordInAFileIsReportedWithItsPath) {
-  TempDir dir("cifar_badfile");
-  write_dataset(dir.path());
-  const fs::path file = dir.path() / "data_batch_3.bin";
+  TempDir dir("chimera_cifar_badfile");
+  write_dataset(dir.path);
+  const fs::path file = dir.path / "data_batch_3.bin";
   std::string bytes = read_file(file.string());
   bytes[kCifarRecordBytes] = static_cast<char>(200);
   write_bytes(file, bytes);
-  const std::string message = error_of([&] { load_cifar(dir.path().string()); });
+  const std::string message = error_of([&] { load_cifar(dir.path.string()); });
   EXPECT_TRUE(contains(message, file.string())) << message;
   EXPECT_TRUE(contains(message, "record 1 has label 200")) << message;
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "train/data/cifar_download.h"
 #include "train/data/cifar_loader.h"
 #include "train/data/http_download.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
@@ -162,15 +164,14 @@ std::map<std::string, std::string> cifar_archive_files() {
 class DownloadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() / ("chimera_download_" + std::to_string(::getpid()));
-    fs::remove_all(base_);
-    fs::create_directories(base_);
+    temp_.emplace("chimera_download");
+    base_ = temp_->path;
     root_ = base_ / "root";
     archive_ = make_tar_gz(cifar_archive_files());
     write_file_atomic((base_ / "archive.tar.gz").string(), archive_);
     md5_ = md5_file_hex((base_ / "archive.tar.gz").string());
   }
-  void TearDown() override { fs::remove_all(base_); }
+  void TearDown() override { temp_.reset(); }
 
   std::set<std::string> entries(const fs::path& dir) const {
     std::set<std::string> names;
@@ -190,6 +191,7 @@ class DownloadTest : public ::testing::Test {
     return "";
   }
 
+  std::optional<test::TempDir> temp_;
   fs::path base_, root_;
   std::string archive_, md5_;
 };

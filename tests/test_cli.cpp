@@ -13,6 +13,7 @@
 namespace {
 
 using chimera::test::CliResult;
+using chimera::test::TempDir;
 
 CliResult run(const std::string& args) { return chimera::test::run_chimera(args); }
 
@@ -46,8 +47,8 @@ TEST(Cli, SmokePrintsThreeRecordsAndPasses) {
 }
 
 TEST(Cli, SameSeedSameThreadsSameResults) {
-  const auto dir = std::filesystem::temp_directory_path() / "chimera_cli_det";
-  std::filesystem::create_directories(dir);
+  const TempDir temp("chimera_cli_det");
+  const auto& dir = temp.path;
   for (int threads : {1, 2}) {
     const std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
     const CliResult ra = run("smoke --threads " + std::to_string(threads) + " --log-jsonl " + a);
@@ -67,11 +68,11 @@ TEST(Cli, SameSeedSameThreadsSameResults) {
     }
     EXPECT_EQ(lines, 3);
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, SmokeJsonlHasTheReferenceFieldsSorted) {
-  const auto path = std::filesystem::temp_directory_path() / "chimera_cli_fields.jsonl";
+  const TempDir dir("chimera_cli_fields");
+  const auto path = dir.path / "fields.jsonl";
   ASSERT_EQ(run("smoke --log-jsonl " + path.string()).code, 0);
   std::ifstream in(path);
   std::string line;
@@ -84,7 +85,6 @@ TEST(Cli, SmokeJsonlHasTheReferenceFieldsSorted) {
         "kappa_min", "kappa_max", "timestamp_utc"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(line.substr(0, 10), "{\"alpha\":0");  // keys sorted, as json.dumps(sort_keys=True)
-  std::filesystem::remove(path);
 }
 
 TEST(Cli, BadInputIsAOneLineErrorWithNonZeroExit) {

@@ -24,13 +24,6 @@ std::string golden_path(const std::string& variant) {
   return test::golden_dir() + "/traj_compare_quant_modes_" + variant + ".safetensors";
 }
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("chimera_cqm_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 // The run the golden file describes: its params, its start, the given activation gradient.
 CompareQuantModesOptions golden_options(const Safetensors& golden, const std::string& variant,
                                         ActivationGrad grad) {
@@ -213,7 +206,8 @@ TEST(CompareQuantModes, SummaryIsMeanAndPopulationStdOverSeeds) {
 }
 
 TEST(CompareQuantModes, SavedStartReplaysTheSameRun) {
-  const fs::path dir = temp_dir("save");
+  const test::TempDir temp("chimera_cqm_save");
+  const fs::path& dir = temp.path;
   CompareQuantModesOptions o = compare_quant_modes_defaults(Config{});
   o.seeds = 2;
   o.steps = 5;
@@ -255,7 +249,8 @@ std::string error_of(const CompareQuantModesOptions& o) {
 }
 
 TEST(CompareQuantModes, BadStartFilesAreErrorsNamingTheKeyAndTheFile) {
-  const fs::path dir = temp_dir("bad_start");
+  const test::TempDir temp("chimera_cqm_bad_start");
+  const fs::path& dir = temp.path;
   const Safetensors golden = test::load_golden("traj_compare_quant_modes_seed");
   CompareQuantModesOptions o = golden_options(golden, "seed", ActivationGrad::none);
 
@@ -327,7 +322,8 @@ std::string read_text(const fs::path& path) {
 }
 
 TEST(CompareQuantModesCli, JsonlHasTheSpecFieldsSortedOneObjectPerLine) {
-  const fs::path dir = temp_dir("fields");
+  const test::TempDir temp("chimera_cqm_fields");
+  const fs::path& dir = temp.path;
   const fs::path log = dir / "sub" / "log.jsonl";  // parent folders are created
   const test::CliResult r = run("--threads 1 --log-jsonl " + log.string());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -356,7 +352,8 @@ TEST(CompareQuantModesCli, JsonlHasTheSpecFieldsSortedOneObjectPerLine) {
 }
 
 TEST(CompareQuantModesCli, LogIsTruncatedWhenARunStarts) {
-  const fs::path dir = temp_dir("truncate");
+  const test::TempDir temp("chimera_cqm_truncate");
+  const fs::path& dir = temp.path;
   const fs::path log = dir / "log.jsonl";
   std::ofstream(log) << "{\"old\":1}\n{\"old\":2}\n";
   ASSERT_EQ(run("--threads 1 --seeds 1 --log-jsonl " + log.string()).code, 0);
@@ -368,7 +365,8 @@ TEST(CompareQuantModesCli, LogIsTruncatedWhenARunStarts) {
 }
 
 TEST(CompareQuantModesCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlone) {
-  const fs::path dir = temp_dir("invalid");
+  const test::TempDir temp("chimera_cqm_invalid");
+  const fs::path& dir = temp.path;
   const fs::path log = dir / "log.jsonl";
   const std::string before = "{\"kept\":true}\n";
   const std::pair<std::string, std::string> cases[] = {
@@ -407,7 +405,8 @@ TEST(CompareQuantModesCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAl
 }
 
 TEST(CompareQuantModesCli, SameSeedSameThreadsSameRecords) {
-  const fs::path dir = temp_dir("determinism");
+  const test::TempDir temp("chimera_cqm_determinism");
+  const fs::path& dir = temp.path;
   for (int threads : {1, 2}) {
     const fs::path a = dir / "a.jsonl", b = dir / "b.jsonl";
     const std::string t = "--threads " + std::to_string(threads);
@@ -431,7 +430,8 @@ TEST(CompareQuantModesCli, SameSeedSameThreadsSameRecords) {
 
 // The command a user runs to replay the reference: its final losses as logged.
 TEST(CompareQuantModesCli, InitFromTheGoldenStartReproducesTheReference) {
-  const fs::path dir = temp_dir("golden_cli");
+  const test::TempDir temp("chimera_cqm_golden_cli");
+  const fs::path& dir = temp.path;
   const fs::path log = dir / "log.jsonl";
   const test::CliResult r = run("--threads 1 --activation-grad none --init-from " + golden_path("seed") +
                        " --log-jsonl " + log.string());

@@ -1,22 +1,21 @@
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "harness/experiments/config.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
 
 const std::string kDefaultYaml = std::string(CHIMERA_SOURCE_DIR) + "/configs/default.yaml";
 
-// Per process: ctest runs each case as its own process, two at a time, and a shared name let
-// one case read the file another had just rewritten.
+// In a folder of this process's own (removed at exit): ctest runs each case as its own process,
+// two at a time, and a shared name let one case read the file another had just rewritten.
 std::string write_yaml(const std::string& name, const std::string& text) {
-  const auto path =
-      std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "." + name);
+  static const test::TempDir dir("chimera_cfg_test");
+  const auto path = dir.path / name;
   std::ofstream(path) << text;
   return path.string();
 }

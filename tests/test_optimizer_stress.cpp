@@ -27,19 +27,12 @@ namespace {
 namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
 
-// A fresh folder under the temporary directory, removed at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name) : path_(fs::temp_directory_path() / name) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
+using test::TempDir;
 
- private:
-  fs::path path_;
-};
+// A file in a test's temporary folder, as a path string.
+std::string file_in(const TempDir& dir, const std::string& name) {
+  return (dir.path / name).string();
+}
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);
@@ -146,9 +139,9 @@ TEST(CompareOptimizersGolden, InitFromErrorsNameTheKeyAndTheFile) {
 
   TempDir dir("chimera_stress_initfrom");
   std::map<std::string, Tensor> partial{{"x", Tensor({64, 10})}, {"target", Tensor({64, 1})}};
-  write_safetensors(dir.file("partial.safetensors"), partial);
+  write_safetensors(file_in(dir, "partial.safetensors"), partial);
   o.steps = 3;
-  o.init_from = dir.file("partial.safetensors");
+  o.init_from = file_in(dir, "partial.safetensors");
   try {
     run_compare_optimizers(o, out);
     FAIL() << "expected an error";
@@ -224,7 +217,7 @@ TEST(CompareOptimizersRecords, JsonlHasTheReferenceFieldsInSortedOrder) {
   OptimizerStressOptions o;
   o.steps = 3;
   o.problem = "sparse_relu";
-  o.log_jsonl = dir.file("log.jsonl");
+  o.log_jsonl = file_in(dir, "log.jsonl");
   std::ostringstream out;
   run_compare_optimizers(o, out);
   const std::vector<std::string> lines = read_lines(o.log_jsonl);
@@ -443,7 +436,7 @@ TEST(CompareOptimizersRuns, SaveInitThenInitFromReplaysTheRun) {
   OptimizerStressOptions o;
   o.steps = 5;
   o.problem = "noisy_quadratic";
-  o.save_init = dir.file("init.safetensors");
+  o.save_init = file_in(dir, "init.safetensors");
   std::ostringstream out;
   const std::vector<VariantRun> drawn = run_compare_optimizers(o, out);
   const Safetensors saved = read_safetensors(o.save_init);
@@ -457,7 +450,7 @@ TEST(CompareOptimizersRuns, SaveInitThenInitFromReplaysTheRun) {
 
   OptimizerStressOptions replay = o;
   replay.save_init.clear();
-  replay.init_from = dir.file("init.safetensors");
+  replay.init_from = file_in(dir, "init.safetensors");
   replay.seed = 999;  // the data comes from the file; only the records' seed field changes
   const std::vector<VariantRun> loaded = run_compare_optimizers(replay, out);
   for (size_t v = 0; v < drawn.size(); ++v)
@@ -488,7 +481,7 @@ TEST(StressSuite, AppendsAllFourProblemsIntoOneTruncatedLog) {
   EXPECT_EQ(o.sparsity, 0.7);
   EXPECT_EQ(o.log_jsonl, "outputs/optimizer_stress_suite.jsonl");
   o.steps = 2;
-  o.log_jsonl = dir.file("suite.jsonl");
+  o.log_jsonl = file_in(dir, "suite.jsonl");
   { std::ofstream(o.log_jsonl) << "{\"stale\":1}\n"; }
   std::ostringstream out;
   const std::vector<ProblemRuns> results = run_stress_suite(o, out);
@@ -526,7 +519,7 @@ test::CliResult run_binary(const std::string& args) { return test::run_chimera(a
 
 TEST(OptimizerStressCli, InvalidValuesExitNonZeroNamingTheFlagAndLeaveTheLogAlone) {
   TempDir dir("chimera_stress_cli");
-  const std::string log = dir.file("kept.jsonl");
+  const std::string log = file_in(dir, "kept.jsonl");
   const std::vector<std::pair<std::string, std::string>> cases{
       {"--steps 0", "--steps"},
       {"--steps -3", "--steps"},
@@ -594,9 +587,9 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
     EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
 
   const test::CliResult c = run_binary("compare-optimizers --threads 1 --problem saddle --log-jsonl " +
-                              dir.file("c.jsonl"));
+                              file_in(dir, "c.jsonl"));
   ASSERT_EQ(c.code, 0) << c.out;
-  const std::vector<std::string> lines = read_lines(dir.file("c.jsonl"));
+  const std::vector<std::string> lines = read_lines(file_in(dir, "c.jsonl"));
   ASSERT_EQ(lines.size(), 7u * 21);  // 20 steps + a summary per variant
   EXPECT_NE(c.out.find("[optimizer] optimizer_name=adam step=20 loss="), std::string::npos);
   EXPECT_TRUE(c.out.ends_with("\n[optimizer] status=passed\n")) << c.out;
@@ -604,9 +597,9 @@ TEST(OptimizerStressCli, CommandsRunWithTheReferenceDefaults) {
   const test::CliResult s = run_binary(
       "stress-suite --threads 1 --steps 3 --timing-warmup-steps 1 "
       "--log-jsonl " +
-      dir.file("s.jsonl"));
+      file_in(dir, "s.jsonl"));
   ASSERT_EQ(s.code, 0) << s.out;
-  const std::vector<std::string> suite = read_lines(dir.file("s.jsonl"));
+  const std::vector<std::string> suite = read_lines(file_in(dir, "s.jsonl"));
   ASSERT_EQ(suite.size(), 4u * 7 * 4);
   const auto summary = nlohmann::json::parse(suite.back());
   EXPECT_EQ(summary["timing_warmup_steps"], 1);

@@ -18,6 +18,7 @@
 #include "train/optim/chimera21.h"
 #include "train/trainer/alpha_control.h"
 #include "train/trainer/train_step.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
@@ -351,13 +352,11 @@ TEST(ResNet20, StateDictRoundTripThroughSafetensors) {
   ChimeraResNet20 model = make_model(ModelMode::chimera, false, 3);
   Chimera21 optimizer(model.parameters());
   train_step(model, optimizer, random_images(4, 1), labels_of({5, 6, 7, 8}));
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "chimera_test_resnet20_roundtrip.safetensors")
-          .string();
+  const test::TempDir dir("chimera_test_resnet20_roundtrip");
+  const std::string path = (dir.path / "model.safetensors").string();
   write_safetensors(path, model.state_dict());
   ChimeraResNet20 loaded = make_model(ModelMode::chimera, false, 99);
   loaded.load_state_dict(read_safetensors(path).tensors);
-  std::filesystem::remove(path);
   const auto a = model.state_dict(), b = loaded.state_dict();
   ASSERT_EQ(keys_of(a), keys_of(b));
   for (const auto& [k, v] : a) {

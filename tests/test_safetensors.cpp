@@ -7,6 +7,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "golden.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
@@ -53,15 +54,14 @@ TEST(Safetensors, RoundTripKeepsEveryDtypeShapeAndMetadata) {
 }
 
 TEST(Safetensors, WriteIsAtomicAndReadable) {
-  const auto dir = std::filesystem::temp_directory_path() / "chimera_st_test";
-  std::filesystem::create_directories(dir);
+  test::TempDir temp("chimera_st_test");
+  const auto& dir = temp.path;
   const std::string path = (dir / "ckpt.safetensors").string();
   write_safetensors(path, {{"w", Tensor::full({4}, 2.0f)}});
   EXPECT_EQ(read_safetensors(path).at("w").f32()[3], 2.0f);
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename(), "ckpt.safetensors") << "temporary file left behind";
   EXPECT_THROW(write_safetensors((dir / "no/such/dir/x.safetensors").string(), {}), Error);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Safetensors, TruncatedBeforeHeaderLength) { expect_error("abc", "truncated"); }

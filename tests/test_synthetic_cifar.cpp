@@ -2,7 +2,6 @@
 // CIFAR-10 reader, and that a linear classifier on raw pixels cannot learn them (while it does
 // learn a linearly separable control set, so the probe itself works).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -18,18 +17,13 @@
 #include "train/data/cifar_loader.h"
 #include "train/data/shapes_dataset.h"
 #include "train/optim/adam.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("chimera_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
 
 double accuracy(const Var& w, const Var& b, const Dataset& data) {
   NoGradGuard no_grad;
@@ -105,7 +99,8 @@ TEST(SyntheticCifar, LinearBaselineStaysFarBelowHalf) {
 }
 
 TEST(SyntheticCifar, WritesCifarFilesThatTheReaderLoads) {
-  const fs::path dir = temp_dir("shapes_files");
+  const test::TempDir temp("chimera_shapes_files");
+  const fs::path dir = temp.path / "out";  // not there yet
   write_synthetic_cifar(dir.string(), 23, 7, 5);
   // Five nearly equal parts of the train set: records [f * 23 / 5, (f + 1) * 23 / 5).
   const std::array<int64_t, 5> parts = {4, 5, 4, 5, 5};
@@ -158,7 +153,8 @@ TEST(SyntheticCifar, ImagesUseTheWholeColourRange) {
 }
 
 TEST(SyntheticCifar, RejectsTooFewImages) {
-  const fs::path dir = temp_dir("shapes_few");
+  const test::TempDir temp("chimera_shapes_few");
+  const fs::path dir = temp.path / "out";  // not there yet
   try {
     write_synthetic_cifar(dir.string(), 4, 10, 0);
     ADD_FAILURE() << "no error";
@@ -180,7 +176,8 @@ std::pair<int, std::string> run_cli(const std::string& args) {
 }
 
 TEST(SyntheticCifar, MakeDatasetCommand) {
-  const fs::path dir = temp_dir("shapes_cli");
+  const test::TempDir temp("chimera_shapes_cli");
+  const fs::path dir = temp.path / "out";  // not there yet
   const auto [code, out] = run_cli("make-dataset synthetic-cifar --out " + dir.string() +
                                    " --train 10 --test 3 --seed 4 --threads 1");
   ASSERT_EQ(code, 0) << out;

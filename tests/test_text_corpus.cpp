@@ -160,8 +160,8 @@ TEST(LoadFortunes, KeepsTheFilesBytes) {
 }
 
 TEST(LoadFortunes, MissingFolderSaysWhichPackageToInstall) {
-  const std::string dir = (fs::temp_directory_path() / "chimera_test_no_such_fortunes").string();
-  fs::remove_all(dir);
+  TempDir parent("chimera_test_no_such_fortunes");
+  const std::string dir = (parent.path / "absent").string();
   const std::string msg = error_of([&] { load_fortunes(dir); });
   EXPECT_NE(msg.find(dir), std::string::npos) << msg;
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;

@@ -7,6 +7,7 @@
 #include "harness/log/progress.h"
 #include "train/trainer/checkpoint.h"
 #include "train/trainer/lr_schedule.h"
+#include "test_util.h"
 
 namespace chimera {
 namespace {
@@ -65,7 +66,8 @@ TEST(Progress, TerminalOutputRedrawsOneLine) {
 }
 
 TEST(Checkpoint, RoundTripSeparatesModelOptimizerAndMetadata) {
-  const auto path = (std::filesystem::temp_directory_path() / "chimera_ckpt.safetensors").string();
+  test::TempDir dir("chimera_ckpt");
+  const auto path = (dir.path / "ckpt.safetensors").string();
   Checkpoint c;
   c.model["conv1.weight"] = Tensor::full({2, 3}, 1.5f);
   Tensor step({}, DType::i64);
@@ -86,7 +88,6 @@ TEST(Checkpoint, RoundTripSeparatesModelOptimizerAndMetadata) {
   EXPECT_TRUE(e.optimizer.empty());
   write_safetensors(path, {{"fc.bias", Tensor::full({10}, 0.0f)}}, {{"format", "other-9"}});
   EXPECT_THROW(load_checkpoint(path), Error);
-  std::filesystem::remove(path);
 }
 
 }  // namespace

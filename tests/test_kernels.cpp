@@ -1,6 +1,7 @@
 // Integer execution kernels: every supported ISA against the scalar oracle (bit-exact) and
 // against float arithmetic on the same integers (also bit-exact: the sums stay below 2^24).
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include "test_util.h"
 
@@ -21,6 +22,7 @@
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i8t_gemm.h"
 #include "engine/kernels/isa.h"
+#include "engine/platform.h"
 #include "engine/rng.h"
 #include "engine/threads.h"
 
@@ -164,6 +166,40 @@ TEST(Isa, ForcedNameSelectsItOrIsRefusedWhenUnsupported) {
 TEST(Isa, ActiveIsaFollowsEnvironmentOnce) {
   EXPECT_EQ(active_isa(), select_isa(std::getenv("CHIMERA_ISA")));
   EXPECT_EQ(active_isa(), active_isa());
+}
+
+// The platform line names the CPUs the process may run on, as ranges, and the default thread
+// count is their number: pinned to one CPU, that CPU and one thread; unpinned, all of them.
+TEST(Platform, CpusAndDefaultThreadsFollowTheProcessAffinity) {
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+  int first = -1, count = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &before)) {
+      if (first < 0) first = c;
+      ++count;
+    }
+  ASSERT_GE(first, 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const std::string pinned = allowed_cpus();
+  const std::string line = describe(platform());
+  const int pinned_threads = hardware_threads();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(before), &before), 0);
+  EXPECT_EQ(pinned, std::to_string(first));
+  // The default thread count follows the pin: one CPU, one thread.
+  EXPECT_EQ(pinned_threads, 1);
+  EXPECT_EQ(hardware_threads(), count);
+  EXPECT_NE(line.find(" cpus=" + std::to_string(first) + " "), std::string::npos) << line;
+  const std::string all = allowed_cpus();
+  if (count > 1) {
+    EXPECT_NE(all, pinned);
+    EXPECT_EQ(all.rfind(std::to_string(first), 0), 0u) << all;  // starts at the first CPU
+  } else {
+    EXPECT_EQ(all, pinned);
+  }
 }
 
 // ---------------------------------------------------------------- i8t_gemm, per ISA

@@ -4,6 +4,8 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
+#include <sched.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -31,6 +33,26 @@ std::string env_or(const char* name, const char* fallback) {
 
 }  // namespace
 
+std::string allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return "unknown";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    int last = c;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+    if (last > c) {
+      out += '-';
+      out += std::to_string(last);
+    }
+    c = last;
+  }
+  return out;
+}
+
 Platform platform() {
   Platform p;
   p.cpu = cpu_model();
@@ -39,6 +61,7 @@ Platform platform() {
   p.onednn_isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
   p.openblas_core = openblas_get_corename();
   p.threads = num_threads();
+  p.cpus = allowed_cpus();
   p.omp_wait = "OMP_WAIT_POLICY=" + env_or("OMP_WAIT_POLICY", "unset") +
                " GOMP_SPINCOUNT=" + env_or("GOMP_SPINCOUNT", "unset");
   return p;
@@ -47,7 +70,7 @@ Platform platform() {
 std::string describe(const Platform& p) {
   return "cpu=\"" + p.cpu + "\" isa=" + p.isa + " (cpu best " + p.best_isa + ") onednn=" +
          p.onednn_isa + " openblas=" + p.openblas_core + " threads=" + std::to_string(p.threads) +
-         " " + p.omp_wait;
+         " cpus=" + p.cpus + " " + p.omp_wait;
 }
 
 }  // namespace chimera

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <sched.h>
 
 #include <thread>
 
@@ -9,7 +10,13 @@
 
 namespace chimera {
 
+// The CPUs this process may run on, not all the machine's: under `taskset -c 1` or a container's
+// CPU set, one thread per machine CPU would put two threads on one CPU (a pinned one-thread
+// comparison then ran two threads on one CPU).
 int hardware_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }

@@ -29,7 +29,7 @@ CLI::App& command_group(CLI::App& app, const char* name, const char* description
 
 void add_threads_option(CLI::App& cmd, int& threads) {
   threads = hardware_threads();
-  cmd.add_option("--threads", threads, "worker threads (default: all cores)")
+  cmd.add_option("--threads", threads, "worker threads (default: every CPU this process may use)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
 }

@@ -21,7 +21,7 @@ void register_commands(CLI::App& app);
 // members register as "<group> <name>" so the registry keeps them all.
 CLI::App& command_group(CLI::App& app, const char* name, const char* description);
 
-// --threads N (default: all cores), shared by every subcommand that computes.
+// --threads N (default: every CPU this process may use), shared by every subcommand that computes.
 void add_threads_option(CLI::App& cmd, int& threads);
 void apply_threads(int threads);
 

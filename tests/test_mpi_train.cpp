@@ -174,9 +174,10 @@ TEST(DataParallelMpi, SyncBatchNormTwoRanksMatchOneRank) {
     ASSERT_EQ(one.code, 0) << one.out;
     // Ternary mode rounds activations to int8 and weights to ternary codes: a difference in the
     // last bit of the batch statistics can move one value across a rounding boundary, and the
-    // loss then moves by more than float rounding. Measured on a Zen 5 machine: steps 1-5 within 5e-8, step 6 2.7e-5 (one such
-    // flip; on Sapphire Rapids every step was within 1e-5). Without --sync-batchnorm the losses
-    // differ by 2.5e-3 to 1.1e-2, so 2e-4 still tells the two apart.
+    // loss then moves by more than float rounding. Measured on a Zen 5 machine: steps 1-5
+    // within 5e-8, step 6 2.7e-5 (one such flip; on Sapphire Rapids every step was within
+    // 1e-5). Without --sync-batchnorm the losses differ by 2.5e-3 to 1.1e-2, so 2e-4 still tells
+    // the two apart.
     const double relative = mode == "chimera" ? 2e-4 : 1e-5;
     ASSERT_NO_FATAL_FAILURE(expect_same_losses(dir.path / ("two" + mode + ".jsonl"),
                                                dir.path / ("one" + mode + ".jsonl"), "batch", 6,

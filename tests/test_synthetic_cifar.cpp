@@ -24,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 double accuracy(const Var& w, const Var& b, const Dataset& data) {
   NoGradGuard no_grad;
   BatchOptions options;

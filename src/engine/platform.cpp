@@ -4,8 +4,6 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
-#include <sched.h>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -34,21 +32,19 @@ std::string env_or(const char* name, const char* fallback) {
 }  // namespace
 
 std::string allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return "unknown";
+  const std::vector<int> ids = allowed_cpu_ids();
+  if (ids.empty()) return "unknown";
   std::string out;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (!CPU_ISSET(c, &set)) continue;
-    int last = c;
-    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+  for (size_t i = 0; i < ids.size();) {
+    size_t last = i;  // the end of a run of consecutive ids
+    while (last + 1 < ids.size() && ids[last + 1] == ids[last] + 1) ++last;
     if (!out.empty()) out += ',';
-    out += std::to_string(c);
-    if (last > c) {
+    out += std::to_string(ids[i]);
+    if (last > i) {
       out += '-';
-      out += std::to_string(last);
+      out += std::to_string(ids[last]);
     }
-    c = last;
+    i = last + 1;
   }
   return out;
 }

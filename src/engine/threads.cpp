@@ -10,13 +10,21 @@
 
 namespace chimera {
 
-// The CPUs this process may run on, not all the machine's: under `taskset -c 1` or a container's
-// CPU set, one thread per machine CPU would put two threads on one CPU (a pinned one-thread
-// comparison then ran two threads on one CPU).
-int hardware_threads() {
+std::vector<int> allowed_cpu_ids() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  std::vector<int> ids;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return ids;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) ids.push_back(c);
+  return ids;
+}
+
+// The allowed CPUs, not all the machine's: under `taskset -c 1` or a container's CPU set, one
+// thread per machine CPU put two threads on one CPU (a pinned one-thread comparison ran two).
+int hardware_threads() {
+  const auto allowed = allowed_cpu_ids().size();
+  if (allowed > 0) return static_cast<int>(allowed);
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }

@@ -4,9 +4,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace chimera {
 
+// The CPUs this process may run on (its affinity: `taskset`, a container's CPU set), ascending;
+// empty if the system will not say.
+std::vector<int> allowed_cpu_ids();
+// The default thread count: how many CPUs this process may run on, else the machine's count.
 int hardware_threads();
 void set_num_threads(int n);  // n >= 1; also sets OpenBLAS
 int num_threads();

@@ -33,7 +33,8 @@ static void register_bench_resnet(CLI::App& app) {
   cmd->add_option("--batch", a.options.batch)->capture_default_str();
   cmd->add_option("--steps", a.options.steps, "timed iterations (after 3 warm-up)")
       ->capture_default_str();
-  cmd->add_option("--threads", a.options.threads, "worker threads (default: every CPU this process may use)")
+  cmd->add_option("--threads", a.options.threads,
+                  "worker threads (default: every CPU this process may use)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd->add_option("--activation-grad", a.activation_grad, "ste | none | both")->capture_default_str();

@@ -36,7 +36,8 @@ void add_shared_train_flags(CLI::App& cmd, TrainCliArgs& a) {
   cmd.add_option("--eval-max-batches", r.eval_max_batches, "cap on evaluation batches (0 = all)")
       ->capture_default_str();
   cmd.add_flag("--first-last-fp32", r.first_last_fp32, "keep the stem conv and the classifier in float");
-  cmd.add_option("--threads,--num-threads", a.threads, "worker threads (default: every CPU this process may use)")
+  cmd.add_option("--threads,--num-threads", a.threads,
+                 "worker threads (default: every CPU this process may use)")
       ->check(CLI::Range(1, 4096));
   cmd.add_flag("--synthetic", r.synthetic, "the reference's Gaussian smoke data (= --dataset synthetic)");
   cmd.add_flag("--save-checkpoint", r.save_checkpoint, "write <checkpoint-dir>/<run-name>.safetensors at the end");

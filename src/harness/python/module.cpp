@@ -15,7 +15,8 @@ PYBIND11_MODULE(_chimera, m) {
         "Threads for everything the engine computes (OpenMP loops, OpenBLAS, oneDNN); the runs'\n"
         "threads= flag sets the same. Results depend on it: same seed and thread count, same\n"
         "results.");
-  m.def("threads", &chimera::num_threads, "The engine's thread count (default: every CPU this process may use).");
+  m.def("threads", &chimera::num_threads,
+        "The engine's thread count (default: every CPU this process may use).");
   chimera::python::bind_quant(m);
   chimera::python::bind_optim(m);
   chimera::python::bind_layers(m);

@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -15,10 +16,12 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/kernels/attention_decode_f32.h"
 #include "engine/kernels/conv2d_f32.h"
 #include "engine/kernels/conv2d_i8t.h"
 #include "engine/kernels/elementwise_f32.h"
 #include "engine/kernels/quantize_i8.h"
+#include "engine/kernels/reduce_f64.h"
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i8t_gemm.h"
 #include "engine/kernels/isa.h"
@@ -636,10 +639,15 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
       // softmax of scores (the maximum anywhere in the row, its tail included) and with
       // -inf, +inf and NaN among them; three padding slots get zeros.
       if (n > 0) {
-        for (const bool special_values : {false, true}) {
+        // Three kinds of rows: one score far above the rest (the sum is nearly 1), scores of
+        // similar size (every lane's sum carries rounding, so the lanes' combination shows),
+        // and special values.
+        for (const int kind : {0, 1, 2}) {
+          const bool special_values = kind == 2;
           std::vector<float> row(n + 3, 9.0f);
-          for (int64_t i = 0; i < n; ++i) row[i] = 30.0f * static_cast<float>(rng.normal());
-          row[rng.below(n)] = 100.0f;
+          for (int64_t i = 0; i < n; ++i)
+            row[i] = (kind == 1 ? 2.0f : 30.0f) * static_cast<float>(rng.normal());
+          if (kind != 1) row[rng.below(n)] = 100.0f;
           if (special_values && n > 3) row[0] = -INFINITY, row[n - 1] = std::nanf("");
           if (special_values && n == 2) row[1] = INFINITY;
           std::vector<float> expected = row, actual = row;
@@ -663,6 +671,115 @@ TEST(ElementwiseIsa, SimdKernelsMatchScalarBitForBit) {
     }
   }
   EXPECT_EQ(checked > 0, best_isa() != Isa::scalar);  // every SIMD path this CPU has ran
+}
+
+// ---------------------------------------------------------------- sums in double
+
+// The AVX2 sums against reduce_f64.h's fixed order written out with sum_terms, bit for bit, at
+// lengths around the 8 lanes, with values of very different sizes so that the order shows.
+TEST(ReduceF64Isa, Avx2SumsMatchTheFixedOrderBitForBit) {
+  if (!isa_supported(Isa::avx2)) {
+    EXPECT_EQ(best_isa(), Isa::scalar);  // only a CPU without AVX2 may skip the comparison
+    return;
+  }
+  Rng rng(45);
+  for (const int64_t n : {0, 1, 7, 8, 9, 16, 23, 1000, 1027}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    std::vector<float> x(n), g(n);
+    for (int64_t i = 0; i < n; ++i) {
+      x[i] = static_cast<float>(rng.normal() * std::pow(10.0, rng.uniform(-4.0, 4.0)));
+      g[i] = static_cast<float>(rng.normal());
+    }
+    const float m = 0.37f;
+    auto same = [](double a, double b) { EXPECT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b)); };
+    same(sum_f64__avx2(n, x.data()), sum_terms(n, [&](int64_t i) { return double{x[i]}; }));
+    same(sum_sq_f64__avx2(n, x.data()),
+         sum_terms(n, [&](int64_t i) { return static_cast<double>(x[i]) * x[i]; }));
+    same(sum_sq_dev_f64__avx2(n, x.data(), m), sum_terms(n, [&](int64_t i) {
+           const float d = x[i] - m;
+           return static_cast<double>(d * d);
+         }));
+    double sg = 0.0, sgd = 0.0;
+    sum_and_dot_dev_f64__avx2(n, g.data(), x.data(), m, &sg, &sgd);
+    same(sg, sum_terms(n, [&](int64_t i) { return double{g[i]}; }));
+    same(sgd, sum_terms(n, [&](int64_t i) { return static_cast<double>(g[i] * (x[i] - m)); }));
+  }
+}
+
+// ---------------------------------------------------------------- attention for one query
+
+// The fused decoding attention against the same computation in double: scores, softmax and the
+// weighted sum of values, within float rounding, for each of the heads sharing the keys.
+TEST(AttentionDecode, MatchesTheFormulaInDouble) {
+  Rng rng(43);
+  for (const auto& [keys, hd, heads] : std::vector<std::array<int64_t, 3>>{
+           {1, 8, 1}, {5, 6, 3}, {9, 64, 4}, {70, 64, 2}, {33, 72, 1}}) {
+    SCOPED_TRACE("keys=" + std::to_string(keys) + " head_dim=" + std::to_string(hd));
+    const int64_t ld = hd + 5;  // rows of a cache hold other heads too
+    std::vector<float> q(heads * ld), k(keys * ld), v(keys * ld), p(heads * keys),
+        out(heads * ld, 9.0f);
+    for (float& x : q) x = static_cast<float>(rng.normal());
+    for (float& x : k) x = static_cast<float>(rng.normal());
+    for (float& x : v) x = static_cast<float>(rng.normal());
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    attention_decode_f32({keys, heads, hd, scale, q.data(), ld, k.data(), ld, v.data(), ld,
+                          p.data(), out.data(), ld});
+    for (int64_t h = 0; h < heads; ++h) {
+      std::vector<double> s(keys);
+      double m = -1e300, sum = 0.0;
+      for (int64_t j = 0; j < keys; ++j) {
+        double d = 0.0;
+        for (int64_t c = 0; c < hd; ++c) d += static_cast<double>(q[h * ld + c]) * k[j * ld + c];
+        m = std::max(m, s[j] = d * scale);
+      }
+      for (double& x : s) sum += (x = std::exp(x - m));
+      for (int64_t j = 0; j < keys; ++j) EXPECT_NEAR(p[h * keys + j], s[j] / sum, 1e-6) << j;
+      for (int64_t c = 0; c < hd; ++c) {
+        double want = 0.0;
+        for (int64_t j = 0; j < keys; ++j) want += s[j] / sum * v[j * ld + c];
+        EXPECT_NEAR(out[h * ld + c], want, 2e-6) << h << " " << c;
+      }
+      for (int64_t c = hd; c < ld; ++c) EXPECT_EQ(out[h * ld + c], 9.0f);  // strides respected
+    }
+  }
+}
+
+// Its AVX2 path against the scalar reference, bit for bit: key counts around the 8 keys scored
+// at once, feature counts around the 8-lane blocks and the 64 features summed in registers, one
+// to four heads, an infinite key and a NaN value among the inputs.
+TEST(AttentionDecodeIsa, Avx2MatchesScalarBitForBit) {
+  if (!isa_supported(Isa::avx2) || !__builtin_cpu_supports("fma")) {
+    EXPECT_EQ(best_isa(), Isa::scalar);  // only a CPU without AVX2 may skip the comparison
+    return;
+  }
+  Rng rng(44);
+  int checked = 0;
+  for (const int64_t keys : {1, 2, 7, 8, 9, 16, 17, 65}) {
+    for (const int64_t hd : {2, 6, 8, 10, 64, 66, 72, 136}) {
+      const int64_t heads = 1 + (keys + hd) % 4, ld = hd + 3;
+      SCOPED_TRACE("keys=" + std::to_string(keys) + " head_dim=" + std::to_string(hd) +
+                   " heads=" + std::to_string(heads));
+      std::vector<float> q(heads * ld), k(keys * ld), v(keys * ld);
+      for (float& x : q) x = static_cast<float>(3.0 * rng.normal());
+      for (float& x : k) x = static_cast<float>(3.0 * rng.normal());
+      for (float& x : v) x = static_cast<float>(rng.normal());
+      for (const bool special : {false, true}) {
+        if (special && keys > 2) k[ld] = INFINITY, v[(keys - 1) * ld + hd - 1] = std::nanf("");
+        std::vector<float> pe(heads * keys, 7.0f), pa = pe, oe(heads * ld, 7.0f), oa = oe;
+        attention_decode_f32__scalar({keys, heads, hd, 0.125f, q.data(), ld, k.data(), ld,
+                                      v.data(), ld, pe.data(), oe.data(), ld});
+        attention_decode_f32__avx2({keys, heads, hd, 0.125f, q.data(), ld, k.data(), ld,
+                                    v.data(), ld, pa.data(), oa.data(), ld});
+        for (auto* x : {&pe, &pa, &oe, &oa})  // which NaN comes out depends on operand order
+          for (float& y : *x)
+            if (std::isnan(y)) y = std::nanf("");
+        EXPECT_EQ(bits(pa), bits(pe));
+        EXPECT_EQ(bits(oa), bits(oe));
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 8 * 8 * 2);
 }
 
 // exp_f32 against the double-precision exponential: within 2 ulp wherever the result is a normal

@@ -40,8 +40,9 @@ template <class F>
 void parallel_for(int64_t n, int64_t work_per_item, F f) {
   // One item has nothing to share: entering a parallel region would only wake the other
   // threads (a 1.5-4x slowdown of batch-1 decoding on 2 threads, where every activation
-  // quantization was one block).
-  if (n <= 1 || n * work_per_item < kParallelMinWork) {
+  // quantization was one block). One thread has no one to share with: the runtime's entry and
+  // exit would be all a region adds.
+  if (n <= 1 || n * work_per_item < kParallelMinWork || num_threads() == 1) {
     for (int64_t i = 0; i < n; ++i) f(i);
     return;
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/kernels/attention_decode_f32.h"
 #include "engine/kernels/elementwise_f32.h"
 #include "engine/kernels/gemm_f32.h"
 #include "engine/threads.h"
@@ -68,23 +69,21 @@ void attention_forward_f32(const AttentionShape& a, const float* q, const float*
     auto out_row = [&](int64_t hh, int64_t r) {
       return out + st.q_at(a, b, g * group + hh) + (i0 + r) * st.q_row;
     };
+    auto keep_probabilities = [&](int64_t hh, int64_t r, const float* row) {
+      if (!p) return;
+      float* prow = p + st.p_at(a, b, g * group + hh) + (i0 + r) * a.kv_len;
+      std::copy_n(row, keys, prow);
+      std::fill(prow + keys, prow + a.kv_len, 0.0f);
+    };
     auto normalize = [&](int64_t hh, int64_t r) {
       float* row = ss + (hh * rows + r) * keys;
       softmax_f32(last_key(a, i0 + r) + 1, keys, row);
-      if (p) {
-        float* prow = p + st.p_at(a, b, g * group + hh) + (i0 + r) * a.kv_len;
-        std::copy_n(row, keys, prow);
-        std::fill(prow + keys, prow + a.kv_len, 0.0f);
-      }
+      keep_probabilities(hh, r, row);
     };
-    if (rows == 1) {  // one query (decoding): a GEMV per head, which packs nothing
-      for (int64_t hh = 0; hh < group; ++hh) {
-        gemm_f32(false, true, 1, keys, hd, a.scale, q_row(hh, 0), hd, k + st.kv_at(a, b, g),
-                 st.kv_row, 0.0f, ss + hh * keys, keys);
-        normalize(hh, 0);
-        gemm_f32(false, false, 1, hd, keys, 1.0f, ss + hh * keys, keys, v + st.kv_at(a, b, g),
-                 st.kv_row, 0.0f, out_row(hh, 0), hd);
-      }
+    if (rows == 1) {  // one query (decoding): the fused kernel for the group's heads
+      attention_decode_f32({keys, group, hd, a.scale, q_row(0, 0), hd, k + st.kv_at(a, b, g),
+                            st.kv_row, v + st.kv_at(a, b, g), st.kv_row, ss, out_row(0, 0), hd});
+      for (int64_t hh = 0; hh < group; ++hh) keep_probabilities(hh, 0, ss + hh * keys);
       return;
     }
     for (int64_t hh = 0; hh < group; ++hh)

@@ -102,7 +102,9 @@ void exp_f32__scalar(int64_t n, const float* x, float* y) {
 void softmax_f32__scalar(int64_t n, int64_t width, float* x) {
   constexpr int64_t kLanes = 32, kShortLanes = 8;
   // Lane l takes x[j + l] for j = 0, 32, ...; then groups of 8 go to lanes 0-7 and single
-  // elements to lane 0; the lanes are combined in order.
+  // elements to lane 0; the lanes are combined as a tree, lane l with lane l + 16, then l + 8,
+  // l + 4, l + 2, l + 1: five steps deep rather than a chain of 31, which was most of a
+  // 64-element row (a decoding step's attention).
   auto fold = [&](auto* lane, auto op) {
     int64_t j = 0;
     for (; j + kLanes <= n; j += kLanes)
@@ -110,9 +112,9 @@ void softmax_f32__scalar(int64_t n, int64_t width, float* x) {
     for (; j + kShortLanes <= n; j += kShortLanes)
       for (int64_t l = 0; l < kShortLanes; ++l) lane[l] = op(lane[l], x[j + l]);
     for (; j < n; ++j) lane[0] = op(lane[0], x[j]);
-    auto out = lane[0];
-    for (int64_t l = 1; l < kLanes; ++l) out = op(out, lane[l]);
-    return out;
+    for (int64_t w = kLanes / 2; w >= 1; w /= 2)
+      for (int64_t l = 0; l < w; ++l) lane[l] = op(lane[l], lane[l + w]);
+    return lane[0];
   };
   float m[kLanes];
   for (float& v : m) v = x[0];
@@ -120,7 +122,9 @@ void softmax_f32__scalar(int64_t n, int64_t width, float* x) {
   for (int64_t j = 0; j < n; ++j) x[j] -= max;
   exp_f32__scalar(n, x, x);
   double s[kLanes] = {};
-  const double sum = fold(s, [](double a, float b) { return a + b; });
+  // `auto`: the elements are floats, the lanes combined at the end doubles, kept whole (a float
+  // parameter rounded each lane before adding it, unlike the SIMD path).
+  const double sum = fold(s, [](double a, auto b) { return a + static_cast<double>(b); });
   const auto inv = static_cast<float>(1.0 / sum);
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
   for (int64_t j = n; j < width; ++j) x[j] = 0.0f;

@@ -107,8 +107,9 @@ void softmax_f32__avx2(int64_t n, int64_t width, float* x) {
   alignas(32) float m[32];
   for (int v = 0; v < 4; ++v) _mm256_store_ps(m + 8 * v, m8[v]);
   for (; j < n; ++j) m[0] = m[0] > x[j] ? m[0] : x[j];
-  float max = m[0];
-  for (int l = 1; l < 32; ++l) max = max > m[l] ? max : m[l];
+  for (int w = 16; w >= 1; w /= 2)  // the lanes' tree (softmax_f32__scalar)
+    for (int l = 0; l < w; ++l) m[l] = m[l] > m[l + w] ? m[l] : m[l + w];
+  const float max = m[0];
 
   const __m256 mv = _mm256_set1_ps(max);
   __m256d s4[8];  // lanes 4i .. 4i + 3
@@ -129,9 +130,9 @@ void softmax_f32__avx2(int64_t n, int64_t width, float* x) {
     tail8(n - j, x + j, nullptr, x + j, [](__m256 v, __m256) { return exp8(v); });
     for (; j < n; ++j) s[0] += x[j];
   }
-  double sum = s[0];
-  for (int l = 1; l < 32; ++l) sum += s[l];
-  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+  for (int w = 16; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) s[l] += s[l + w];
+  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / s[0]));
   binary(n, x, nullptr, x, [inv](__m256 v, __m256) { return _mm256_mul_ps(v, inv); });
   for (j = n; j < width; ++j) x[j] = 0.0f;
 }

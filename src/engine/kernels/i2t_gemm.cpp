@@ -179,8 +179,9 @@ void run(const I2tUkernels& ukernels, int64_t M, int64_t K, const int8_t* A, int
     for (; b >= plans[i].blocks(); ++i) b -= plans[i].blocks();
     run_block(plans[i], b, M, K, A, lda, products[i]);
   };
-  // Small products skip the OpenMP runtime altogether (a false if() clause still enters it).
-  if (blocks == 1 || M * columns * K < kSerialMacs) {
+  // Small products, and every product on one thread, skip the OpenMP runtime altogether (a
+  // false if() clause still enters it).
+  if (blocks == 1 || M * columns * K < kSerialMacs || num_threads() == 1) {
     for (int64_t b = 0; b < blocks; ++b) block(b);
     return;
   }

@@ -18,6 +18,11 @@ double sum_f64(int64_t n, const float* x) {
   return sum_terms(n, [x](int64_t i) { return static_cast<double>(x[i]); });
 }
 
+double sum_sq_f64(int64_t n, const float* x) {
+  if (use_avx2()) return sum_sq_f64__avx2(n, x);
+  return sum_terms(n, [x](int64_t i) { return static_cast<double>(x[i]) * x[i]; });
+}
+
 double sum_sq_dev_f64(int64_t n, const float* x, float m) {
   if (use_avx2()) return sum_sq_dev_f64__avx2(n, x, m);
   return sum_terms(n, [x, m](int64_t i) {

@@ -7,8 +7,8 @@
 
 namespace chimera {
 
-// Per row of D values: r = 1 / sqrt(mean(x^2) + eps) (the mean summed in double, rounded to
-// float), n = x * r, y = n * w.
+// Per row of D values: r = 1 / sqrt(mean(x^2) + eps) (the mean summed in double in
+// reduce_f64.h's order, rounded to float), n = x * r, y = n * w.
 // Backward with dn = g * w: dx = r * (dn - n * sum(dn * n) / D); dw = sum over rows of g * n.
 Var rms_norm(const Var& x, const Var& weight, double eps) {
   CHIMERA_CHECK(x.value().dim() >= 1, "rms_norm: input must have at least one axis");
@@ -25,9 +25,7 @@ Var rms_norm(const Var& x, const Var& weight, double eps) {
   float* py = y.f32();
   parallel_for(rows, dim, [&](int64_t i) {
     const float* xr = px + i * dim;
-    double ss = 0.0;
-    for (int64_t j = 0; j < dim; ++j) ss += static_cast<double>(xr[j]) * xr[j];
-    const auto ms = static_cast<float>(ss / static_cast<double>(dim));
+    const auto ms = static_cast<float>(sum_sq_f64(dim, xr) / static_cast<double>(dim));
     r[i] = 1.0f / std::sqrt(ms + static_cast<float>(eps));
     for (int64_t j = 0; j < dim; ++j) py[i * dim + j] = (xr[j] * r[i]) * pw[j];
   });

@@ -252,9 +252,18 @@ TEST(GgufImport, OurFilesRunHere) {
     model.eval();
     const Tensor want = model.forward(ids).value();
     const GgmlType type = mode == ModelMode::chimera ? GgmlType::tq2_0 : GgmlType::f32;
-    auto back = transformer_lm_from_gguf(
-        parse_gguf(serialize_gguf(transformer_lm_to_gguf(model, type, "m")), "m.gguf"), "m.gguf");
+    const std::string bytes = serialize_gguf(transformer_lm_to_gguf(model, type, "m"));
+    auto back = transformer_lm_from_gguf(parse_gguf(bytes, "m.gguf"), "m.gguf");
     const Tensor got = back->forward(ids).value();
+    // The loaded model runs from the file's tensors alone: its ternary layers' float master
+    // weights are left unwritten (zeros that take no memory), and exporting it again writes the
+    // same file, byte for byte.
+    for (TernaryLayer* layer : back->quantized_layers()) {
+      EXPECT_TRUE(layer->has_fixed_weight());
+      EXPECT_TRUE(test::all_equal(layer->weight_master.value(),
+                                  Tensor::zeros(layer->weight_master.shape())));
+    }
+    EXPECT_EQ(serialize_gguf(transformer_lm_to_gguf(*back, type, "m")), bytes);
     if (mode == ModelMode::fp32_baseline) {
       EXPECT_TRUE(test::all_equal(got, want));
       continue;
@@ -354,6 +363,8 @@ TEST(BenchLm, RunsPromptAndGenerationTestsOnAGgufFile) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("[bench_lm] cpu="), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ternary=yes"), std::string::npos) << r.out;
+  for (const char* memory : {" load_peak_rss_mb=", "\n[bench_lm] peak_rss_mb="})
+    EXPECT_NE(r.out.find(memory), std::string::npos) << memory << " in " << r.out;
   std::vector<std::string> tests;
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {

@@ -15,6 +15,9 @@
 #include "test_util.h"
 #include "model/layers/bit_conv2d.h"
 #include "model/layers/bit_linear.h"
+#include "model/layers/embedding.h"
+#include "model/layers/init.h"
+#include "model/layers/linear.h"
 #include "model/layers/shared_input.h"
 #include "engine/threads.h"
 
@@ -426,6 +429,32 @@ TEST(BitLayers, FlipCountIsTheCodesChangedBetweenTrainingForwards) {
   lin.eval();
   lin.forward(Var(x));
   EXPECT_EQ(*lin.last_stats().flips, nonzero);  // kept from the last step
+}
+
+// A loader builds its model under DeferredInit: parameters of zeros (written only where the
+// loader writes them), nothing drawn from the Rng, and the usual initialisation again once the
+// guard is gone.
+TEST(BitLayers, DeferredInitBuildsZerosAndDrawsNothing) {
+  Rng fresh(12), rng(12);
+  {
+    DeferredInit deferred;
+    EXPECT_TRUE(DeferredInit::active());
+    BitLinear bit(8, 4, true, BitLayerOptions{}, rng);
+    Linear plain(8, 4, true, rng);
+    Embedding embedding(5, 3, rng);
+    for (const Var* v : {&bit.weight_master, &*bit.bias, &plain.weight, &*plain.bias,
+                         &embedding.weight})
+      EXPECT_TRUE(test::all_equal(v->value(), Tensor::zeros(v->shape())));
+    EXPECT_EQ(bit.weight_master.shape(), (Shape{4, 8}));
+    EXPECT_EQ(embedding.weight.shape(), (Shape{5, 3}));
+    bit.weight_master.value().f32()[3] = 2.5f;  // writable like any parameter
+    EXPECT_EQ(bit.weight_master.value().f32()[3], 2.5f);
+  }
+  EXPECT_FALSE(DeferredInit::active());
+  EXPECT_EQ(rng.uniform(0.0, 1.0), fresh.uniform(0.0, 1.0));  // the guard drew nothing
+  BitLinear drawn(8, 4, false, BitLayerOptions{}, rng);
+  EXPECT_FALSE(test::all_equal(drawn.weight_master.value(),
+                               Tensor::zeros(drawn.weight_master.shape())));
 }
 
 TEST(BitLayers, RejectsBadShapesAndSettings) {

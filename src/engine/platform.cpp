@@ -3,7 +3,9 @@
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <sys/resource.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 
@@ -67,6 +69,12 @@ std::string describe(const Platform& p) {
   return "cpu=\"" + p.cpu + "\" isa=" + p.isa + " (cpu best " + p.best_isa + ") onednn=" +
          p.onednn_isa + " openblas=" + p.openblas_core + " threads=" + std::to_string(p.threads) +
          " cpus=" + p.cpus + " " + p.omp_wait;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return std::round(static_cast<double>(usage.ru_maxrss) / 1024.0 * 10) / 10;
 }
 
 }  // namespace chimera

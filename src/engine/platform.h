@@ -29,4 +29,8 @@ std::string allowed_cpus();
 //  OMP_WAIT_POLICY=... GOMP_SPINCOUNT=..."
 std::string describe(const Platform& p);
 
+// This process's peak resident memory so far (getrusage), in MB to one decimal: benchmarks report
+// it beside their speeds.
+double peak_rss_mb();
+
 }  // namespace chimera

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "engine/threads.h"
 
 namespace chimera {
@@ -142,6 +144,19 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   t.dtype_ = dtype;
   t.numel_ = shape_numel(t.shape_);
   t.storage_ = allocate(t.nbytes(), false);
+  return t;
+}
+
+Tensor Tensor::lazy_zeros(Shape shape, DType dtype) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  t.numel_ = shape_numel(t.shape_);
+  const size_t bytes = std::max<size_t>(t.nbytes(), 1);
+  // Not from the block pool: its blocks come back written.
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHIMERA_CHECK(p != MAP_FAILED, "out of memory reserving ", bytes, " bytes");
+  t.storage_ = std::shared_ptr<void>(p, [bytes](void* q) { munmap(q, bytes); });
   return t;
 }
 

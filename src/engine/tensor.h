@@ -37,6 +37,10 @@ class Tensor {
   static Tensor zeros(Shape shape, DType dtype = DType::f32) { return Tensor(std::move(shape), dtype); }
   // Uninitialised contents: for outputs that are fully overwritten before they are read.
   static Tensor empty(Shape shape, DType dtype = DType::f32);
+  // Zeros that take memory only where they are written: fresh pages from the operating system,
+  // which reads them as zeros without keeping any. For parameters a loader may never write
+  // (a loaded model's float master weights, which inference does not read).
+  static Tensor lazy_zeros(Shape shape, DType dtype = DType::f32);
   static Tensor full(Shape shape, float value);
   static Tensor scalar(float value);  // 0-d f32
   static Tensor from_vector(Shape shape, const std::vector<float>& values);

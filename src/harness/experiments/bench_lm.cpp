@@ -40,7 +40,10 @@ void run_lm_bench(const LmBenchOptions& o, std::ostream& out) {
   CHIMERA_CHECK(o.prompt_tokens >= 0 && o.gen_tokens >= 0, "--prompt-tokens and --gen-tokens "
                 "must be >= 0");
   CHIMERA_CHECK(o.repetitions >= 1, "--repetitions must be >= 1, got ", o.repetitions);
+  const auto load_start = std::chrono::steady_clock::now();
   std::unique_ptr<TransformerLM> model = load_lm(o.checkpoint, o.model).model;
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const int64_t context = model->options().context;
   CHIMERA_CHECK(o.prompt_tokens <= context && o.gen_tokens <= context, "the model's context is ",
                 context, " tokens: --prompt-tokens and --gen-tokens must fit in it");
@@ -48,7 +51,8 @@ void run_lm_bench(const LmBenchOptions& o, std::ostream& out) {
   NoGradGuard no_grad;
   out << "[bench_lm] " << describe(platform()) << " model=" << (o.model.empty() ? o.checkpoint : o.model)
       << " dim=" << model->options().dim << " layers=" << model->options().layers
-      << " ternary=" << (model->quantized_layers().empty() ? "no" : "yes") << std::endl;
+      << " ternary=" << (model->quantized_layers().empty() ? "no" : "yes") << " load_s="
+      << std::round(load_s * 1000) / 1000 << " load_peak_rss_mb=" << peak_rss_mb() << std::endl;
   Rng rng(7);
   for (const bool prompt : {true, false}) {
     const int64_t tokens = prompt ? o.prompt_tokens : o.gen_tokens;
@@ -72,6 +76,9 @@ void run_lm_bench(const LmBenchOptions& o, std::ostream& out) {
       out << line << std::endl;
     }
   }
+  // Memory is a benchmark's to report (the tests never time or weigh anything): the most this
+  // process held, model and key/value cache included.
+  out << "[bench_lm] peak_rss_mb=" << peak_rss_mb() << std::endl;
 }
 
 }  // namespace chimera

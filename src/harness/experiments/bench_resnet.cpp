@@ -1,7 +1,5 @@
 #include "harness/experiments/bench_resnet.h"
 
-#include <sys/resource.h>
-
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -54,8 +52,6 @@ Json bench_resnet_one(const std::string& mode, const std::string& activation_gra
   const double train = rate(train_step);
   model.eval();
   const double eval = rate(eval_step);
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
   return {{"engine", std::string("chimera-") + CHIMERA_VERSION},
           {"mode", mode},
           {"activation_grad", mode == "fp32_baseline" ? "n/a" : activation_grad},
@@ -63,7 +59,7 @@ Json bench_resnet_one(const std::string& mode, const std::string& activation_gra
           {"threads", threads},
           {"train_images_per_s", std::round(train * 10) / 10},
           {"eval_images_per_s", std::round(eval * 10) / 10},
-          {"peak_rss_mb", std::round(usage.ru_maxrss / 1024.0 * 10) / 10},
+          {"peak_rss_mb", peak_rss_mb()},
           {"platform", describe(platform())}};
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "harness/experiments/config.h"
+#include "model/layers/init.h"
 #include "model/models/resnet20_file.h"
 #include "train/data/cifar_loader.h"
 #include "train/data/dataset_choice.h"
@@ -42,7 +43,8 @@ std::unique_ptr<ChimeraResNet20> model_from_checkpoint(const Checkpoint& c,
   // The quantizer settings of the run (warm-up, alphas, eps, clip) decide the eval forward too.
   if (c.metadata.contains("config"))
     options.layer = parse_config(c.metadata.at("config").dump(), "checkpoint config metadata").layer;
-  Rng rng(0);  // every value is overwritten by the checkpoint
+  DeferredInit deferred;  // every value is overwritten by the checkpoint: draw none
+  Rng rng(0);
   auto model = std::make_unique<ChimeraResNet20>(options, rng);
   model->load_state_dict(c.model);
   if (c.metadata.contains("trainer_state"))

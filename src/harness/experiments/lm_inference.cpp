@@ -9,6 +9,7 @@
 #include "engine/ops/ops.h"
 #include "harness/experiments/config.h"
 #include "harness/experiments/train_lm.h"
+#include "model/layers/init.h"
 #include "model/models/transformer_lm_file.h"
 #include "model/models/transformer_lm_gguf.h"
 #include "model/tokenizers/tokenizer_gguf.h"
@@ -41,7 +42,8 @@ std::unique_ptr<TransformerLM> lm_from_checkpoint(const Checkpoint& c, const std
     o.layer = parse_config(c.metadata.at("config").dump(), source + " config metadata").layer;
     o.layer.activation_scale = scale;
   }
-  Rng rng(0);  // every value is overwritten by the checkpoint
+  DeferredInit deferred;  // every value is overwritten by the checkpoint: draw none
+  Rng rng(0);
   auto model = std::make_unique<TransformerLM>(o, rng);
   model->load_state_dict(c.model);
   if (c.metadata.contains("lm_trainer_state"))

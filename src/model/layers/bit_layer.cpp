@@ -6,6 +6,7 @@
 
 #include "engine/kernels/quantize_i8.h"
 #include "engine/threads.h"
+#include "model/layers/init.h"
 #include "model/quant/ema.h"
 #include "model/quant/ternary.h"
 
@@ -89,8 +90,12 @@ QuantizedActivations quantize_activations_by_row(const Tensor& x, int64_t rows, 
   return out;
 }
 
+// Under DeferredInit the master is zeros a loader will not write: its statistic is 0, taken
+// without reading (and so mapping) every page of it.
 TernaryWeightState::TernaryWeightState(const BitLayerOptions& opts, const Tensor& weight_master)
-    : options(opts), scale_ema(Tensor::scalar(abs_stat(weight_master, opts.stat_mode))),
+    : options(opts),
+      scale_ema(Tensor::scalar(
+          DeferredInit::active() ? 0.0f : abs_stat(weight_master, opts.stat_mode))),
       forward_step(Tensor({}, DType::i64)) {
   options.validate();
 }

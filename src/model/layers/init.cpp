@@ -4,12 +4,18 @@
 
 namespace chimera {
 
+namespace {
+thread_local bool g_deferred = false;
+}  // namespace
+
+DeferredInit::DeferredInit() : saved_(g_deferred) { g_deferred = true; }
+DeferredInit::~DeferredInit() { g_deferred = saved_; }
+bool DeferredInit::active() { return g_deferred; }
+
 Tensor fan_in_uniform(const Shape& shape, int64_t fan_in, Rng& rng) {
   CHIMERA_CHECK(fan_in > 0, "fan_in must be positive, got ", fan_in);
-  Tensor t(shape);
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  rng.fill_uniform(t, -bound, bound);
-  return t;
+  return initial_parameter(shape, [&](Tensor& t) { rng.fill_uniform(t, -bound, bound); });
 }
 
 }  // namespace chimera

@@ -35,7 +35,8 @@ class TernaryLayer : public Module {
   // product runs on the codes packed in the i2 layout (i2t_gemm: the linear layers), or, for a
   // layer with a quantizing product and no gradient recorded (the convolutions in inference), on
   // the int8 codes with the direct kernel. weight_master and the quantizer state are no longer
-  // read; the layer runs in eval mode only (a training forward is an error).
+  // read (the loaders leave weight_master as the lazy zeros DeferredInit built it with, so it
+  // costs no memory); the layer runs in eval mode only (a training forward is an error).
   void set_fixed_weight(const QuantizedWeight& q);
   bool has_fixed_weight() const { return fixed_.has_value(); }
 

@@ -109,8 +109,6 @@ void load_module_tensors(Module& model, const std::vector<TernaryLayer*>& layers
     q.alpha = t->alpha;
     q.clip = t->clip;
     layer->set_fixed_weight(q);
-    // Never read again; holding gamma * q keeps the state dict meaningful.
-    layer->weight_master.value().copy_from(unpack_values(t->packed).reshape(t->shape));
     ++ternary_used;
   }
   CHIMERA_CHECK(floats_used == file.floats.size() && ternary_used == file.ternary.size(),

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "model/layers/init.h"
 #include "model/models/model_file_io.h"
 
 namespace chimera {
@@ -55,7 +56,10 @@ std::unique_ptr<ChimeraResNet20> resnet20_from_file(const ModelFile& file) {
   } catch (const nlohmann::json::exception& e) {
     CHIMERA_FAIL("model file: the description's \"model\" entry is incomplete: ", e.what());
   }
-  Rng rng(0);  // every value the forward reads is replaced below
+  // Built without drawing: every value the forward reads is replaced below (the ternary
+  // layers' float master weights, which it does not read, stay unwritten: lazy zeros).
+  DeferredInit deferred;
+  Rng rng(0);
   auto model = std::make_unique<ChimeraResNet20>(options, rng);
   CHIMERA_CHECK(bn_eps == model->bn1.eps, "model file: BatchNorm eps ", bn_eps,
                 ", this build's ResNet-20 uses ", model->bn1.eps);

@@ -1,5 +1,6 @@
 #include "model/models/transformer_lm_file.h"
 
+#include "model/layers/init.h"
 #include "model/models/model_file_io.h"
 
 namespace chimera {
@@ -32,7 +33,10 @@ std::unique_ptr<TransformerLM> transformer_lm_from_file(const ModelFile& file) {
                 "', expected '", kTransformerArchitecture, "' (a language model)");
   const TransformerOptions options =
       transformer_options_from_json(file.description.at("model"), "model file");
-  Rng rng(0);  // every value the forward reads is replaced below
+  // Built without drawing: every value the forward reads is replaced below (the ternary
+  // layers' float master weights, which it does not read, stay unwritten: lazy zeros).
+  DeferredInit deferred;
+  Rng rng(0);
   auto model = std::make_unique<TransformerLM>(options, rng);
   load_module_tensors(*model, model->quantized_layers(), file,
                       std::string(model_mode_name(options.mode)) + " transformer LM");

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "engine/half.h"
+#include "model/layers/init.h"
 #include "model/tokenizers/tokenizer_gguf.h"
 
 #include "model/quant/pack_tq1_0.h"
@@ -247,7 +248,10 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
   } catch (const Error& e) {
     CHIMERA_FAIL("GGUF '", source, "': ", e.what());
   }
-  Rng rng(0);  // every value the forward reads is replaced below
+  // Built without drawing: every value the forward reads is replaced below, and the ternary
+  // layers' float master weights, which it does not read, stay unwritten (lazy zeros).
+  DeferredInit deferred;
+  Rng rng(0);
   auto model = std::make_unique<TransformerLM>(o, rng);
   const auto D = static_cast<uint64_t>(o.dim), V = static_cast<uint64_t>(vocab);
   read_floats(need_tensor(f, "token_embd.weight", {D, V}, source),
@@ -276,8 +280,6 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
     q.gamma = d.scale.value_or(1.0f);
     q.alpha = 0;
     layer.ternary->set_fixed_weight(q);
-    float* w = layer.ternary->weight_master.value().f32();
-    for (int64_t i = 0; i < q.codes.numel(); ++i) w[i] = q.gamma * static_cast<float>(c[i]);
   };
   for (int64_t i = 0; i < o.layers; ++i) {
     TransformerBlock& b = *model->layers[i];

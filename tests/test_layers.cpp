@@ -11,6 +11,7 @@
 #include "engine/kernels/conv2d_i8t.h"
 #include "engine/kernels/gemm_f32.h"
 #include "engine/kernels/i8t_gemm.h"
+#include "engine/ops/ops.h"
 #include "golden.h"
 #include "test_util.h"
 #include "model/layers/bit_conv2d.h"
@@ -455,6 +456,37 @@ TEST(BitLayers, DeferredInitBuildsZerosAndDrawsNothing) {
   BitLinear drawn(8, 4, false, BitLayerOptions{}, rng);
   EXPECT_FALSE(test::all_equal(drawn.weight_master.value(),
                                Tensor::zeros(drawn.weight_master.shape())));
+}
+
+// A fixed weight on a linear layer keeps only its packed codes: the same forward, eval_weight()
+// decodes the same codes back, the stats stay those of the codes, and a forward that records a
+// gradient (an input gradient of a loaded model) gets the same gradient as before fixing.
+TEST(BitLayers, FixedLinearWeightKeepsOnlyThePackedCodes) {
+  Rng rng(13);
+  BitLinear lin(130, 6, true, BitLayerOptions{}, rng);
+  lin.eval();
+  Tensor xt({3, 130});
+  rng.fill_normal(xt);
+  const QuantizedWeight q = lin.eval_weight();
+  const LayerStats stats_before = lin.last_stats();
+  auto forward_and_grad = [&](BitLinear& layer) {
+    Var x(xt.clone(), true);
+    const Var y = layer.forward(x);
+    backward(sum(y));
+    return std::make_pair(y.value().clone(), x.grad().clone());
+  };
+  const auto [y_before, dx_before] = forward_and_grad(lin);
+  lin.set_fixed_weight(q);
+  const auto [y_fixed, dx_fixed] = forward_and_grad(lin);
+  EXPECT_TRUE(test::all_equal(y_fixed, y_before));
+  EXPECT_TRUE(test::all_equal(dx_fixed, dx_before));
+  EXPECT_TRUE(test::all_equal(lin.eval_weight().codes, q.codes));
+  EXPECT_EQ(lin.eval_weight().gamma, q.gamma);
+  const LayerStats stats = lin.last_stats();
+  EXPECT_EQ(stats.ternary.zero_ratio, stats_before.ternary.zero_ratio);
+  EXPECT_EQ(stats.weights, stats_before.weights);
+  NoGradGuard no_grad;
+  EXPECT_TRUE(test::all_equal(lin.forward(Var(xt)).value(), y_before));
 }
 
 TEST(BitLayers, RejectsBadShapesAndSettings) {

@@ -173,6 +173,12 @@ LayerStats TernaryWeightState::last_stats(const Tensor& weight_master) const {
                     weight_master.numel()};
 }
 
+void TernaryWeightState::release_last_codes() {
+  if (!last_) return;
+  last_stats(Tensor());  // counted from last_->codes and kept
+  last_->codes = Tensor();
+}
+
 Tensor used_weight_f32(const QuantizedWeight& q) {
   Tensor w = Tensor::empty(q.codes.shape());
   const int8_t* c = q.codes.data<int8_t>();

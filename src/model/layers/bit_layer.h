@@ -99,6 +99,9 @@ class TernaryWeightState {
 
   // Stats of the last forward; before any forward, computed from the current state.
   LayerStats last_stats(const Tensor& weight_master) const;
+  // Counts the last forward's stats now and lets go of its codes: for a fixed weight, whose
+  // forwards do not call finish_forward again, so the stats stay those of its codes.
+  void release_last_codes();
 
  private:
   Tensor codes_for(const Tensor& weight_master, float gamma, double alpha) const;

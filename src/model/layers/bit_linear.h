@@ -16,6 +16,9 @@ class BitLinear : public TernaryLayer {
   Var forward(const Var& x);  // x [batch, in] -> [batch, out]
 
   int64_t in_features, out_features;
+
+ protected:
+  bool fixed_weight_reads_codes() const override { return false; }  // i2t_gemm on i2 codes
 };
 
 }  // namespace chimera

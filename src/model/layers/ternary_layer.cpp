@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "engine/kernels/quantize_i8.h"
+#include "model/quant/pack_i2.h"
 #include "model/quant/packed_ternary.h"
 
 namespace chimera {
@@ -20,7 +21,14 @@ void TernaryLayer::visit_own(const ParamFn& on_param, const BufferFn& on_buffer)
 }
 
 QuantizedWeight TernaryLayer::eval_weight() {
-  return fixed_ ? fixed_->q : quant.quantize(weight_master.value(), false);
+  if (!fixed_) return quant.quantize(weight_master.value(), false);
+  QuantizedWeight q = fixed_->q;
+  if (!q.codes.defined()) {
+    q.codes = Tensor::empty(fixed_->shape, DType::i8);
+    const int64_t rows = fixed_->shape[0];
+    unpack_i2(fixed_->i2.data(), rows, q.codes.numel() / rows, q.codes.data<int8_t>());
+  }
+  return q;
 }
 
 void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
@@ -29,12 +37,16 @@ void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
                 shape_str(weight_master.shape()), ", got ",
                 q.codes.defined() ? shape_str(q.codes.shape()) : "none");
   const int64_t rows = q.codes.size(0);
-  FixedWeight fixed{q, {}};
+  FixedWeight fixed{q, {}, q.codes.shape()};
   // pack_ternary checks the dtype, the values and gamma.
   fixed.i2 = pack_ternary(q.codes.reshape({rows, q.codes.numel() / rows}), q.gamma, PackFormat::i2)
                  .payload;
-  fixed_ = std::move(fixed);
   quant.finish_forward(q, false);  // stats describe the fixed weight before any forward
+  if (!fixed_weight_reads_codes()) {  // 1 byte a weight that inference never reads
+    quant.release_last_codes();
+    fixed.q.codes = Tensor();
+  }
+  fixed_ = std::move(fixed);
 }
 
 AccScale TernaryLayer::epilogue(const QuantizedWeight& q, float beta,
@@ -63,8 +75,7 @@ I2tFloatProduct TernaryLayer::shared_product(const QuantizedActivations& act,
                 "mode and no gradient recorded");
   const QuantizedWeight& q = fixed_->q;
   const AccScale s = epilogue(q, act.beta, act.row_betas, true, AccScale{}, row_scales);
-  quant.finish_forward(q, false);
-  return {q.codes.size(0), fixed_->i2.data(), s, y, q.codes.size(0)};
+  return {fixed_->shape[0], fixed_->i2.data(), s, y, fixed_->shape[0]};
 }
 
 Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inner,
@@ -95,7 +106,10 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
                                     quant.options.eps_beta));
   else
     act = quantize_activations(x.value(), quant.options.eps_beta);
-  QuantizedWeight q = fixed_ ? fixed_->q : quant.quantize(weight_master.value(), train);
+  // A fixed weight without int8 codes gets them decoded when a gradient will need them.
+  QuantizedWeight q = !fixed_ ? quant.quantize(weight_master.value(), train)
+                      : grad_enabled() ? eval_weight()
+                                       : fixed_->q;
   // Per row, or the tensor's one value: the backward scales dy by these and divides dx by the
   // betas.
   std::vector<float> betas = by_row ? act.row_betas : std::vector<float>{act.beta};
@@ -108,7 +122,7 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
     products.packed_integer(act.codes.data<int8_t>(), fixed_->i2.data(), scale, y.f32());
   else
     products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), scale, y.f32());
-  quant.finish_forward(q, train);
+  if (!fixed_) quant.finish_forward(q, train);  // a fixed weight's stats were kept at fixing
 
   std::vector<Var> inputs{x, weight_master};
   if (bias) inputs.push_back(*bias);

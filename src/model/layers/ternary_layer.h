@@ -37,6 +37,9 @@ class TernaryLayer : public Module {
   // the int8 codes with the direct kernel. weight_master and the quantizer state are no longer
   // read (the loaders leave weight_master as the lazy zeros DeferredInit built it with, so it
   // costs no memory); the layer runs in eval mode only (a training forward is an error).
+  // A layer whose inference forward reads only the packed codes (fixed_weight_reads_codes()
+  // false: the linear layers) keeps no int8 copy of them: eval_weight() and a forward that
+  // records a gradient decode the packed ones when they need codes.
   void set_fixed_weight(const QuantizedWeight& q);
   bool has_fixed_weight() const { return fixed_.has_value(); }
 
@@ -60,6 +63,10 @@ class TernaryLayer : public Module {
 
  protected:
   TernaryLayer(Init init, const BitLayerOptions& options);
+
+  // Whether this layer's inference forward reads a fixed weight's int8 codes (the direct
+  // convolution does) or only their i2 packing.
+  virtual bool fixed_weight_reads_codes() const { return true; }
 
   struct Products {
     // x_q (i8), q (i8 codes) -> the exact int32 product, shaped out_shape, written to y as the
@@ -95,8 +102,9 @@ class TernaryLayer : public Module {
                     bool per_row, const AccScale& post, std::vector<float>& row_scales) const;
 
   struct FixedWeight {
-    QuantizedWeight q;
-    std::vector<uint8_t> i2;  // q.codes packed, the layout i2t_gemm reads
+    QuantizedWeight q;        // codes undefined when !fixed_weight_reads_codes()
+    std::vector<uint8_t> i2;  // the codes packed, the layout i2t_gemm reads
+    Shape shape;              // the codes' shape
   };
   std::optional<FixedWeight> fixed_;
 };

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <optional>
+#include <set>
 
 #include "engine/half.h"
 #include "model/layers/init.h"
@@ -158,7 +158,7 @@ TernaryBlocks decode_ternary(const GgufTensor& t, const std::string& name,
                 "GGUF '", source, "': tensor '", name, "' is not a plausible matrix");
   const auto rows = static_cast<int64_t>(t.dims[1]), cols = static_cast<int64_t>(t.dims[0]);
   TernaryBlocks d;
-  d.codes = Tensor({rows, cols}, DType::i8);
+  d.codes = Tensor::empty({rows, cols}, DType::i8);  // every code is written below
   try {
     if (t.type == GgmlType::tq2_0)
       unpack_tq2_0(t.data, rows, cols, d.codes.data<int8_t>(), d.scales);
@@ -227,8 +227,10 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
   // Ternary projections run on the integer kernels with one scale per tensor (what BitNet
   // models and our export have). A file whose blocks carry different scales (llama-quantize
   // of a float model gives each block of 256 its own absmax) becomes a float model of the
-  // dequantized weights, code x block scale: the file's exact values, at float speed.
-  std::map<std::string, TernaryBlocks> ternary;
+  // dequantized weights, code x block scale: the file's exact values, at float speed. This
+  // pass only decides which; each tensor is decoded again when its layer is filled, so that at
+  // most one tensor's int8 codes (1 byte a weight) are held at a time, not the whole model's.
+  std::set<std::string> ternary;
   if (o.mode == ModelMode::chimera) {
     CHIMERA_CHECK(o.layers <= 4096, "GGUF '", source, "': implausible block count");
     for (int64_t i = 0; i < o.layers; ++i)
@@ -238,9 +240,8 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
         CHIMERA_CHECK(t->type == GgmlType::tq2_0 || t->type == GgmlType::tq1_0, "GGUF '", source,
                       "': tensor '", name, "' is ", ggml_type_name(t->type),
                       "; a ternary model needs every projection in TQ2_0 or TQ1_0");
-        TernaryBlocks d = decode_ternary(*t, name, source);
-        if (!d.uniform) o.mode = ModelMode::fp32_baseline;
-        ternary.emplace(name, std::move(d));
+        if (!decode_ternary(*t, name, source).uniform) o.mode = ModelMode::fp32_baseline;
+        ternary.insert(name);
       }
   }
   try {
@@ -265,9 +266,8 @@ std::unique_ptr<TransformerLM> transformer_lm_from_gguf(const GgufFile& f,
     const Shape shape = layer.plain ? layer.plain->weight.shape() : layer.ternary->weight_master.shape();
     const GgufTensor& t = need_tensor(
         f, name, {static_cast<uint64_t>(shape[1]), static_cast<uint64_t>(shape[0])}, source);
-    const auto it = ternary.find(name);
-    if (it == ternary.end()) return read_floats(t, layer.plain->weight.value(), source);
-    const TernaryBlocks& d = it->second;
+    if (!ternary.count(name)) return read_floats(t, layer.plain->weight.value(), source);
+    const TernaryBlocks d = decode_ternary(t, name, source);
     const int8_t* c = d.codes.data<int8_t>();
     if (layer.plain) {  // blocks with their own scales: the dequantized weights
       float* w = layer.plain->weight.value().f32();

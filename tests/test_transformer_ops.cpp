@@ -173,6 +173,9 @@ TEST(TransformerOpsGrad, CausalAttentionWithSharedKeyValueHeads) {
       op, {uniform(rng, {2, 3, 4, 4}), uniform(rng, {2, 3, 2, 4}), uniform(rng, {2, 3, 2, 4})}));
   EXPECT_TRUE(gradients_match(
       op, {uniform(rng, {1, 2, 2, 4}), uniform(rng, {1, 4, 1, 4}), uniform(rng, {1, 4, 1, 4})}));
+  // One query (a decoding step, the fused kernel) over 5 cached positions, 2 key/value heads.
+  EXPECT_TRUE(gradients_match(
+      op, {uniform(rng, {2, 1, 4, 4}), uniform(rng, {2, 5, 2, 4}), uniform(rng, {2, 5, 2, 4})}));
 }
 
 TEST(TransformerOps, CausalAttentionRejectsMismatchedShapes) {

@@ -49,9 +49,10 @@ Json export_checkpoint(const ExportArgs& a) {
   } catch (const Error& e) {
     CHIMERA_FAIL("--format: ", e.what());
   }
-  const Checkpoint c = load_checkpoint(a.checkpoint);
-  Json extra = {
-      {"source", {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(read_file(a.checkpoint))}}}};
+  // Read once: the same bytes are parsed and hashed (a train-lm checkpoint is half a GB).
+  const std::string source = read_file(a.checkpoint);
+  const Checkpoint c = parse_checkpoint(source, a.checkpoint);
+  Json extra = {{"source", {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(source)}}}};
   for (const char* key : {"arguments", "config", "metrics"})
     if (c.metadata.contains(key)) extra[key] = c.metadata.at(key);
   // A train-lm checkpoint says so in its metadata; anything else is a ResNet-20.

@@ -691,7 +691,9 @@ TEST(ReduceF64Isa, Avx2SumsMatchTheFixedOrderBitForBit) {
       g[i] = static_cast<float>(rng.normal());
     }
     const float m = 0.37f;
-    auto same = [](double a, double b) { EXPECT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b)); };
+    auto same = [](double a, double b) {
+      EXPECT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b));
+    };
     same(sum_f64__avx2(n, x.data()), sum_terms(n, [&](int64_t i) { return double{x[i]}; }));
     same(sum_sq_f64__avx2(n, x.data()),
          sum_terms(n, [&](int64_t i) { return static_cast<double>(x[i]) * x[i]; }));

@@ -23,7 +23,8 @@ float dot_lanes8(int64_t n, const float* a, const float* b) {
   int64_t d = 0;
   for (; d + 8 <= n; d += 8)
     for (int l = 0; l < 8; ++l) lane[l] = std::fma(a[d + l], b[d + l], lane[l]);
-  float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  float s =
+      ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
   for (; d < n; ++d) s = std::fma(a[d], b[d], s);
   return s;
 }

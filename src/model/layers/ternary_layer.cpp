@@ -24,8 +24,8 @@ QuantizedWeight TernaryLayer::eval_weight() {
   if (!fixed_) return quant.quantize(weight_master.value(), false);
   QuantizedWeight q = fixed_->q;
   if (!q.codes.defined()) {
-    q.codes = Tensor::empty(fixed_->shape, DType::i8);
-    const int64_t rows = fixed_->shape[0];
+    q.codes = Tensor::empty(weight_master.shape(), DType::i8);
+    const int64_t rows = weight_master.shape()[0];
     unpack_i2(fixed_->i2.data(), rows, q.codes.numel() / rows, q.codes.data<int8_t>());
   }
   return q;
@@ -37,7 +37,7 @@ void TernaryLayer::set_fixed_weight(const QuantizedWeight& q) {
                 shape_str(weight_master.shape()), ", got ",
                 q.codes.defined() ? shape_str(q.codes.shape()) : "none");
   const int64_t rows = q.codes.size(0);
-  FixedWeight fixed{q, {}, q.codes.shape()};
+  FixedWeight fixed{q, {}};
   // pack_ternary checks the dtype, the values and gamma.
   fixed.i2 = pack_ternary(q.codes.reshape({rows, q.codes.numel() / rows}), q.gamma, PackFormat::i2)
                  .payload;
@@ -75,7 +75,8 @@ I2tFloatProduct TernaryLayer::shared_product(const QuantizedActivations& act,
                 "mode and no gradient recorded");
   const QuantizedWeight& q = fixed_->q;
   const AccScale s = epilogue(q, act.beta, act.row_betas, true, AccScale{}, row_scales);
-  return {fixed_->shape[0], fixed_->i2.data(), s, y, fixed_->shape[0]};
+  const int64_t out = weight_master.shape()[0];
+  return {out, fixed_->i2.data(), s, y, out};
 }
 
 Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inner,

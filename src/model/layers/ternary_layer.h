@@ -102,9 +102,9 @@ class TernaryLayer : public Module {
                     bool per_row, const AccScale& post, std::vector<float>& row_scales) const;
 
   struct FixedWeight {
-    QuantizedWeight q;        // codes undefined when !fixed_weight_reads_codes()
+    QuantizedWeight q;        // codes (shaped like weight_master) undefined when
+                              // !fixed_weight_reads_codes()
     std::vector<uint8_t> i2;  // the codes packed, the layout i2t_gemm reads
-    Shape shape;              // the codes' shape
   };
   std::optional<FixedWeight> fixed_;
 };

@@ -104,12 +104,17 @@ void softmax_f32__avx2(int64_t n, int64_t width, float* x) {
     for (int v = 0; v < 4; ++v)
       m8[v] = _mm256_max_ps(m8[v], _mm256_loadu_ps(x + j + 8 * v));  // m > x ? m : x
   for (; j + 8 <= n; j += 8) m8[0] = _mm256_max_ps(m8[0], _mm256_loadu_ps(x + j));
-  alignas(32) float m[32];
-  for (int v = 0; v < 4; ++v) _mm256_store_ps(m + 8 * v, m8[v]);
-  for (; j < n; ++j) m[0] = m[0] > x[j] ? m[0] : x[j];
-  for (int w = 16; w >= 1; w /= 2)  // the lanes' tree (softmax_f32__scalar)
-    for (int l = 0; l < w; ++l) m[l] = m[l] > m[l + w] ? m[l] : m[l + w];
-  const float max = m[0];
+  if (j < n) {  // single elements go to lane 0
+    float m0 = _mm256_cvtss_f32(m8[0]);
+    for (; j < n; ++j) m0 = m0 > x[j] ? m0 : x[j];
+    m8[0] = _mm256_blend_ps(m8[0], _mm256_set1_ps(m0), 1);
+  }
+  // The lanes' tree (softmax_f32__scalar), lane l with l + 16, l + 8, ...: vmaxps(a, b) is
+  // a > b ? a : b, the scalar step.
+  m8[0] = _mm256_max_ps(_mm256_max_ps(m8[0], m8[2]), _mm256_max_ps(m8[1], m8[3]));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8[0]), _mm256_extractf128_ps(m8[0], 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  const float max = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
 
   const __m256 mv = _mm256_set1_ps(max);
   __m256d s4[8];  // lanes 4i .. 4i + 3
@@ -123,16 +128,19 @@ void softmax_f32__avx2(int64_t n, int64_t width, float* x) {
   for (j = 0; j + 32 <= n; j += 32)
     for (int v = 0; v < 4; ++v) exp_and_add(j + 8 * v, v);
   for (; j + 8 <= n; j += 8) exp_and_add(j, 0);
-  alignas(32) double s[32];
-  for (int v = 0; v < 8; ++v) _mm256_store_pd(s + 4 * v, s4[v]);
   if (j < n) {
     for (int64_t t = j; t < n; ++t) x[t] -= max;
     tail8(n - j, x + j, nullptr, x + j, [](__m256 v, __m256) { return exp8(v); });
-    for (; j < n; ++j) s[0] += x[j];
+    double s0 = _mm256_cvtsd_f64(s4[0]);
+    for (; j < n; ++j) s0 += x[j];
+    s4[0] = _mm256_blend_pd(s4[0], _mm256_set1_pd(s0), 1);
   }
-  for (int w = 16; w >= 1; w /= 2)
-    for (int l = 0; l < w; ++l) s[l] += s[l + w];
-  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / s[0]));
+  // The same tree as the maximum (a + b is b + a exactly).
+  for (int v = 0; v < 4; ++v) s4[v] = _mm256_add_pd(s4[v], s4[v + 4]);
+  s4[0] = _mm256_add_pd(_mm256_add_pd(s4[0], s4[2]), _mm256_add_pd(s4[1], s4[3]));
+  const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4[0]), _mm256_extractf128_pd(s4[0], 1));
+  const double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
   binary(n, x, nullptr, x, [inv](__m256 v, __m256) { return _mm256_mul_ps(v, inv); });
   for (j = n; j < width; ++j) x[j] = 0.0f;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/mapped_file.h"
 #include "engine/io/safetensors.h"
 #include "golden.h"
 #include "test_util.h"
@@ -62,6 +63,58 @@ TEST(Safetensors, WriteIsAtomicAndReadable) {
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename(), "ckpt.safetensors") << "temporary file left behind";
   EXPECT_THROW(write_safetensors((dir / "no/such/dir/x.safetensors").string(), {}), Error);
+}
+
+TEST(MappedFile, HoldsTheFileAsItIsAndNamesWhatIsWrong) {
+  test::TempDir temp("chimera_map_test");
+  const std::string bytes("GGUF\0\x01\xff tail", 11);
+  test::write_bytes(temp.path / "f.bin", bytes);
+  const MappedFile m = map_file((temp.path / "f.bin").string());
+  EXPECT_EQ(std::string(m.bytes()), bytes);
+  EXPECT_EQ(read_file((temp.path / "f.bin").string()), bytes);
+  test::write_bytes(temp.path / "empty.bin", "");
+  const MappedFile e = map_file((temp.path / "empty.bin").string());
+  EXPECT_EQ(e.size, 0u);
+  EXPECT_NE(e.data, nullptr);
+  EXPECT_EQ(read_file((temp.path / "empty.bin").string()), "");
+  const std::string missing = test::error_of([&] { map_file((temp.path / "none.bin").string()); });
+  EXPECT_NE(missing.find("none.bin"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("No such file"), std::string::npos) << missing;
+  const std::string folder = test::error_of([&] { map_file(temp.path.string()); });
+  EXPECT_NE(folder.find("not a regular file (a folder)"), std::string::npos) << folder;
+}
+
+// A file's tensors share its mapping where their data is aligned to their element size (here
+// "f" at byte 0 and "g" right after it), are copied where not ("h" starts 3 bytes past a
+// multiple of 4), keep the mapping alive after the Safetensors is gone, and writes to them
+// never reach the file.
+TEST(Safetensors, FileTensorsShareTheMappedFileCopyOnWrite) {
+  test::TempDir temp("chimera_st_map_test");
+  const std::string path = (temp.path / "m.safetensors").string();
+  Tensor g({3}, DType::i8);
+  g.data<int8_t>()[0] = -5, g.data<int8_t>()[1] = 7, g.data<int8_t>()[2] = 127;
+  const std::map<std::string, Tensor> in{{"f", Tensor::from_vector({4}, {1, -2, 3, 4.5f})},
+                                         {"g", g},
+                                         {"h", Tensor::from_vector({2}, {-8, 0.25f})}};
+  write_safetensors(path, in);
+  const std::string on_disk = read_file(path);
+  Tensor f, h;
+  {
+    const Safetensors st = read_safetensors(path);
+    for (const auto& [name, t] : in) {
+      EXPECT_EQ(st.at(name).shape(), t.shape()) << name;
+      EXPECT_EQ(0, std::memcmp(st.at(name).raw(), t.raw(), t.nbytes())) << name;
+    }
+    f = st.at("f"), h = st.at("h");
+    // Adjacent in the file, adjacent in memory: one mapping, no copies.
+    EXPECT_EQ(static_cast<const char*>(st.at("g").raw()) - static_cast<const char*>(f.raw()), 16);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(h.raw()) % 64, 0u) << "h was to be copied";
+  }
+  EXPECT_EQ(f.f32()[3], 4.5f);  // the mapping outlives the Safetensors
+  EXPECT_EQ(h.f32()[0], -8.0f);
+  f.f32()[0] = 99.0f;
+  EXPECT_EQ(read_file(path), on_disk);
+  EXPECT_EQ(read_safetensors(path).at("f").f32()[0], 1.0f);
 }
 
 TEST(Safetensors, TruncatedBeforeHeaderLength) { expect_error("abc", "truncated"); }

@@ -3,6 +3,7 @@
 // and reads again to the same tensors. main() (g++, ctest): see fuzz_driver.h.
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "engine/error.h"
@@ -11,8 +12,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const chimera::Safetensors st =
-        chimera::parse_safetensors(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    // As a mapped file is read: tensors share the bytes (kept alive by the owner), none copied.
+    auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(data), size);
+    const chimera::Safetensors st = chimera::parse_safetensors(*bytes, "fuzz", bytes);
+    bytes.reset();  // the tensors alone keep the bytes now
     const chimera::Safetensors again = chimera::parse_safetensors(
         chimera::serialize_safetensors(st.tensors, st.metadata), "again");
     if (again.tensors.size() != st.tensors.size()) std::abort();

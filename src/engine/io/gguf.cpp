@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/mapped_file.h"
 
 namespace chimera {
 
@@ -55,7 +56,7 @@ class Writer {
 
 class Reader {
  public:
-  Reader(const std::string& b, const std::string& src) : bytes(b), source(src) {}
+  Reader(std::string_view b, const std::string& src) : bytes(b), source(src) {}
   template <class T>
   T get(const char* what) {
     need(sizeof(T), what);
@@ -71,7 +72,7 @@ class Reader {
   std::string string(const char* what) {
     const auto n = get<uint64_t>(what);
     need(n, what);
-    std::string s = bytes.substr(at, n);
+    std::string s(bytes.substr(at, n));
     at += n;
     return s;
   }
@@ -115,7 +116,7 @@ class Reader {
     CHIMERA_CHECK(t <= 12, "GGUF '", source, "': key '", key, "' has unknown value type ", t);
     return static_cast<GgufValueType>(t);
   }
-  const std::string& bytes;
+  std::string_view bytes;
   const std::string& source;
   uint64_t at = 0;
 };
@@ -261,7 +262,7 @@ std::string serialize_gguf(const GgufFile& f) {
   return w.out;
 }
 
-GgufFile parse_gguf(const std::string& bytes, const std::string& source) {
+GgufFile parse_gguf(std::string_view bytes, const std::string& source) {
   Reader r(bytes, source);
   const auto magic = r.get<uint32_t>("the magic");
   CHIMERA_CHECK(magic == kMagic, "GGUF '", source, "': not a GGUF file (the first bytes are not "
@@ -336,7 +337,7 @@ GgufFile parse_gguf(const std::string& bytes, const std::string& source) {
     CHIMERA_CHECK(in.offset <= room && in.bytes <= room - in.offset, "GGUF '", source,
                   "': tensor '", f.tensors[i].name, "' (", in.bytes, " bytes at data offset ",
                   in.offset, ") runs past the end of the file (", room, " data bytes)");
-    f.tensors[i].data = bytes.substr(data_start + in.offset, in.bytes);
+    f.tensors[i].data = std::string(bytes.substr(data_start + in.offset, in.bytes));
   }
   return f;
 }
@@ -345,6 +346,7 @@ void write_gguf(const std::string& path, const GgufFile& file) {
   write_file_atomic(path, serialize_gguf(file));
 }
 
-GgufFile read_gguf(const std::string& path) { return parse_gguf(read_file(path), path); }
+// Mapped, not read: the tensors' bytes are copied once, out of the page cache.
+GgufFile read_gguf(const std::string& path) { return parse_gguf(map_file(path).bytes(), path); }
 
 }  // namespace chimera

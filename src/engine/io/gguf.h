@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -73,7 +74,7 @@ std::string serialize_gguf(const GgufFile& file);
 // Every check of the layout: magic, version, counts and sizes against the bytes there are,
 // known value and tensor types, tensor data inside the file and aligned, no duplicate keys or
 // tensor names. Errors name `source` and what is wrong.
-GgufFile parse_gguf(const std::string& bytes, const std::string& source);
+GgufFile parse_gguf(std::string_view bytes, const std::string& source);
 void write_gguf(const std::string& path, const GgufFile& file);  // atomically
 GgufFile read_gguf(const std::string& path);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/mapped_file.h"
 
 namespace chimera {
 
@@ -41,7 +42,8 @@ const Tensor& Safetensors::at(const std::string& name) const {
   return it->second;
 }
 
-Safetensors parse_safetensors(const std::string& bytes, const std::string& source) {
+Safetensors parse_safetensors(std::string_view bytes, const std::string& source,
+                              const std::shared_ptr<void>& owner) {
   const std::string where = "'" + source + "': ";
   CHIMERA_CHECK(bytes.size() >= 8, where, "truncated: ", bytes.size(),
                 " bytes, shorter than the 8-byte header length");
@@ -105,8 +107,14 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& sourc
                   what, "shape ", shape_str(shape), " is too large");
     CHIMERA_CHECK(end - begin == needed, what, "shape ", shape_str(shape), " of ", dtype_str,
                   " needs ", needed, " bytes but data_offsets span ", end - begin);
-    Tensor t(shape, dtype);
-    if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_start + begin, t.nbytes());
+    const char* src = bytes.data() + data_start + begin;
+    Tensor t;
+    if (owner && reinterpret_cast<uintptr_t>(src) % dtype_size(dtype) == 0) {
+      t = Tensor::from_external(const_cast<char*>(src), shape, dtype, owner);
+    } else {
+      t = Tensor::empty(shape, dtype);
+      if (t.nbytes()) std::memcpy(t.raw(), src, t.nbytes());
+    }
     ranges.push_back({begin, end});
     out.tensors.emplace(name, std::move(t));
   }
@@ -118,7 +126,8 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& sourc
 }
 
 Safetensors read_safetensors(const std::string& path) {
-  return parse_safetensors(read_file(path), path);
+  const MappedFile file = map_file(path);
+  return parse_safetensors(file.bytes(), path, file.owner);
 }
 
 std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,

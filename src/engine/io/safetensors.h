@@ -4,7 +4,9 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/tensor.h"
 
@@ -21,8 +23,12 @@ struct Safetensors {
 };
 
 // Errors name the file and what is wrong: truncated, bad header JSON, unknown dtype,
-// offsets out of range or overlapping, shape not matching the byte count.
-Safetensors parse_safetensors(const std::string& bytes, const std::string& source);
+// offsets out of range or overlapping, shape not matching the byte count. With an `owner` of
+// `bytes` (a mapped file), tensors whose data is aligned to their element size share the bytes
+// (and keep the owner alive) instead of copying them; the others are copied.
+Safetensors parse_safetensors(std::string_view bytes, const std::string& source,
+                              const std::shared_ptr<void>& owner = nullptr);
+// Maps the file (mapped_file.h): its tensors share the mapping, nothing is copied.
 Safetensors read_safetensors(const std::string& path);
 
 std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/mapped_file.h"
 #include "engine/io/sha256.h"
 #include "harness/experiments/eval_checkpoint.h"
 #include "harness/experiments/lm_inference.h"
@@ -49,10 +50,11 @@ Json export_checkpoint(const ExportArgs& a) {
   } catch (const Error& e) {
     CHIMERA_FAIL("--format: ", e.what());
   }
-  // Read once: the same bytes are parsed and hashed (a train-lm checkpoint is half a GB).
-  const std::string source = read_file(a.checkpoint);
-  const Checkpoint c = parse_checkpoint(source, a.checkpoint);
-  Json extra = {{"source", {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(source)}}}};
+  // Mapped once: the same bytes are parsed and hashed (a train-lm checkpoint is half a GB).
+  const MappedFile source = map_file(a.checkpoint);
+  const Checkpoint c = parse_checkpoint(source.bytes(), a.checkpoint, source.owner);
+  Json extra = {{"source",
+                 {{"checkpoint", a.checkpoint}, {"sha256", sha256_hex(source.data, source.size)}}}};
   for (const char* key : {"arguments", "config", "metrics"})
     if (c.metadata.contains(key)) extra[key] = c.metadata.at(key);
   // A train-lm checkpoint says so in its metadata; anything else is a ResNet-20.

@@ -1,6 +1,7 @@
 #include "train/trainer/checkpoint.h"
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/mapped_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/sha256.h"
 
@@ -55,11 +56,13 @@ void verify_checksums(const Safetensors& st, const std::string& path) {
 }  // namespace
 
 Checkpoint load_checkpoint(const std::string& path) {
-  return parse_checkpoint(read_file(path), path);
+  const MappedFile file = map_file(path);
+  return parse_checkpoint(file.bytes(), path, file.owner);
 }
 
-Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
-  Safetensors st = parse_safetensors(bytes, path);
+Checkpoint parse_checkpoint(std::string_view bytes, const std::string& path,
+                            const std::shared_ptr<void>& owner) {
+  Safetensors st = parse_safetensors(bytes, path, owner);
   verify_checksums(st, path);
   Checkpoint out;
   const std::string prefix = kOptimizerPrefix;

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "engine/tensor.h"
 #include "model/layers/module.h"
@@ -35,8 +37,10 @@ std::string serialize_checkpoint(const Checkpoint& checkpoint);                /
 // (no optimizer keys, no metadata). Each tensor is checked against its saved SHA-256 when the
 // file has them: a flipped bit is an error naming the tensor. Errors name the file.
 Checkpoint load_checkpoint(const std::string& path);
-// The same for a file's bytes already in memory; `path` names them in errors.
-Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
+// The same for a file's bytes already in memory; `path` names them in errors. With `owner`,
+// tensors share the bytes where they can (parse_safetensors); load_checkpoint maps the file.
+Checkpoint parse_checkpoint(std::string_view bytes, const std::string& path,
+                            const std::shared_ptr<void>& owner = nullptr);
 
 // The controlled alphas are settings, not state-dict entries (as in the reference), yet they
 // decide the model's output: checkpoints keep them in metadata as

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,19 @@ struct Node {
 // input requires one; otherwise the result is a constant and the graph is not recorded.
 Var make_op(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward);
 
+bool grad_enabled();
+
+// The same for an op's inputs written in braces, `make_op("add", y, {a, b}, [a, b](...) {...})`:
+// with gradients disabled neither the inputs' vector nor the std::function holding the closure
+// is made. A generated token runs some 80 ops, and those two heap allocations per op were most of
+// its malloc calls.
+template <class F>
+Var make_op(const char* op, Tensor value, std::initializer_list<Var> inputs, F&& backward) {
+  if (!grad_enabled()) return Var(std::move(value));
+  return make_op(op, std::move(value), std::vector<Var>(inputs),
+                 BackwardFn(std::forward<F>(backward)));
+}
+
 // grad(v) += g. Takes g's storage over when nothing else shares it and v has no gradient yet.
 // Does nothing when v does not require a gradient.
 void add_grad(const Var& v, const Tensor& g);
@@ -62,7 +76,6 @@ void add_grad(const Var& v, const Tensor& g);
 void backward(const Var& root);
 void backward(const Var& root, const Tensor& seed);
 
-bool grad_enabled();
 class NoGradGuard {
  public:
   NoGradGuard();

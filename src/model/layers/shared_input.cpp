@@ -25,16 +25,17 @@ std::vector<Var> linear_shared_input(const std::vector<LinearLayer*>& layers, co
   const int64_t rows = x.shape()[0], in = x.shape()[1];
   const QuantizedActivations act =
       quantize_activations_by_row(x.value(), rows, layers[0]->ternary->quant.options.eps_beta);
-  std::vector<std::vector<float>> row_scales(layers.size());
-  std::vector<Tensor> ys;
-  std::vector<I2tFloatProduct> products;
+  // Fixed-size arrays (can_share caps the count): at batch 1 these calls run for every token.
+  std::vector<float> row_scales[kI2tMaxSharedProducts];
+  I2tFloatProduct products[kI2tMaxSharedProducts];
+  out.reserve(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
-    ys.push_back(Tensor::empty({rows, layers[i]->ternary->out_features}));
-    products.push_back(layers[i]->ternary->shared_product(act, row_scales[i], ys.back().f32()));
+    Tensor y = Tensor::empty({rows, layers[i]->ternary->out_features});
+    products[i] = layers[i]->ternary->shared_product(act, row_scales[i], y.f32());
+    out.emplace_back(std::move(y));
   }
-  i2t_gemm_f32_shared(rows, in, act.codes.data<int8_t>(), in, products.data(),
-                      static_cast<int64_t>(products.size()));
-  for (Tensor& y : ys) out.emplace_back(std::move(y));
+  i2t_gemm_f32_shared(rows, in, act.codes.data<int8_t>(), in, products,
+                      static_cast<int64_t>(layers.size()));
   return out;
 }
 

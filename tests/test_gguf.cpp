@@ -61,6 +61,27 @@ TEST(Gguf, RoundTripsMetadataAndAlignedTensors) {
   EXPECT_EQ(serialize_gguf(g), bytes);
 }
 
+// read_gguf leaves the tensors' bytes in the mapped file: views 32 bytes apart there (the
+// alignment), writable copy-on-write (the file keeps its bytes), alive as long as a tensor is.
+TEST(Gguf, ReadTensorsStayInTheMappedFile) {
+  test::TempDir temp("chimera_gguf_map");
+  const std::string path = (temp.path / "s.gguf").string();
+  write_gguf(path, sample());
+  const std::string on_disk = read_file(path);
+  GgufTensor b;
+  {
+    GgufFile g = read_gguf(path);
+    EXPECT_EQ(g.tensor("a")->data, std::string(24, '\x01'));
+    EXPECT_EQ(g.tensor("b")->data, std::string(10, '\x02'));
+    EXPECT_EQ(g.tensor("b")->data.data() - g.tensor("a")->data.data(), 32);
+    EXPECT_EQ(serialize_gguf(g), on_disk);
+    g.tensors[0].data.data()[0] = '\x7f';
+    b = g.tensors[1];
+  }
+  EXPECT_EQ(b.data, std::string(10, '\x02'));
+  EXPECT_EQ(read_file(path), on_disk);
+}
+
 // Offsets into a serialised sample() for the damage below.
 struct Damage {
   const char* what;

@@ -6,6 +6,7 @@
 // `fuzz_gguf.Mutations` runs it).
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -16,11 +17,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const chimera::GgufFile f =
-        chimera::parse_gguf(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    // As a mapped file is read: the tensors keep views into bytes that only their owner holds.
+    auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(data), size);
+    const chimera::GgufFile f = chimera::parse_gguf(*bytes, "fuzz", bytes);
+    bytes.reset();
     const chimera::GgufFile again = chimera::parse_gguf(chimera::serialize_gguf(f), "again");
     if (again.tensors.size() != f.tensors.size() || again.metadata.size() < f.metadata.size())
       std::abort();
+    for (size_t i = 0; i < f.tensors.size(); ++i)
+      if (!(again.tensors[i].data == f.tensors[i].data)) std::abort();
     const auto tokenizer = chimera::tokenizer_from_gguf(f, "fuzz");
     tokenizer->decode(tokenizer->encode("aababA", true));
   } catch (const chimera::Error&) {

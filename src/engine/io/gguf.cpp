@@ -257,12 +257,13 @@ std::string serialize_gguf(const GgufFile& f) {
   const size_t data_start = w.out.size();
   for (size_t i = 0; i < f.tensors.size(); ++i) {
     w.out.resize(data_start + offsets[i], '\0');
-    w.out += f.tensors[i].data;
+    w.out += std::string_view(f.tensors[i].data);
   }
   return w.out;
 }
 
-GgufFile parse_gguf(std::string_view bytes, const std::string& source) {
+GgufFile parse_gguf(std::string_view bytes, const std::string& source,
+                    const std::shared_ptr<void>& owner) {
   Reader r(bytes, source);
   const auto magic = r.get<uint32_t>("the magic");
   CHIMERA_CHECK(magic == kMagic, "GGUF '", source, "': not a GGUF file (the first bytes are not "
@@ -337,7 +338,8 @@ GgufFile parse_gguf(std::string_view bytes, const std::string& source) {
     CHIMERA_CHECK(in.offset <= room && in.bytes <= room - in.offset, "GGUF '", source,
                   "': tensor '", f.tensors[i].name, "' (", in.bytes, " bytes at data offset ",
                   in.offset, ") runs past the end of the file (", room, " data bytes)");
-    f.tensors[i].data = std::string(bytes.substr(data_start + in.offset, in.bytes));
+    const std::string_view data = bytes.substr(data_start + in.offset, in.bytes);
+    f.tensors[i].data = owner ? GgufBytes(data, owner) : GgufBytes(std::string(data));
   }
   return f;
 }
@@ -346,7 +348,9 @@ void write_gguf(const std::string& path, const GgufFile& file) {
   write_file_atomic(path, serialize_gguf(file));
 }
 
-// Mapped, not read: the tensors' bytes are copied once, out of the page cache.
-GgufFile read_gguf(const std::string& path) { return parse_gguf(map_file(path).bytes(), path); }
+GgufFile read_gguf(const std::string& path) {
+  const MappedFile file = map_file(path);
+  return parse_gguf(file.bytes(), path, file.owner);
+}
 
 }  // namespace chimera

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,11 +48,34 @@ struct GgufValue {
   static GgufValue array(GgufValueType element_type, std::vector<GgufValue> elements);
 };
 
+// A tensor's bytes: held here (a file being built, or parsed from bytes in memory), or left in
+// a mapped file that `owner` keeps alive (read_gguf), so a loaded model file is never copied
+// whole into memory. Either way writable: a mapped file is mapped copy-on-write.
+class GgufBytes {
+ public:
+  GgufBytes() = default;
+  GgufBytes(std::string bytes) : held_(std::move(bytes)) {}  // NOLINT: a string is the bytes
+  GgufBytes(std::string_view mapped, std::shared_ptr<void> owner)
+      : mapped_(mapped), owner_(std::move(owner)) {}
+  const char* data() const { return owner_ ? mapped_.data() : held_.data(); }
+  char* data() { return owner_ ? const_cast<char*>(mapped_.data()) : held_.data(); }
+  size_t size() const { return owner_ ? mapped_.size() : held_.size(); }
+  operator std::string_view() const { return {data(), size()}; }  // NOLINT: read as bytes
+  bool operator==(const GgufBytes& o) const {
+    return std::string_view(*this) == std::string_view(o);
+  }
+
+ private:
+  std::string held_;
+  std::string_view mapped_;
+  std::shared_ptr<void> owner_;
+};
+
 struct GgufTensor {
   std::string name;
   std::vector<uint64_t> dims;  // innermost first
   GgmlType type = GgmlType::f32;
-  std::string data;            // ggml_type_bytes(type, product of dims) bytes
+  GgufBytes data;              // ggml_type_bytes(type, product of dims) bytes
 };
 
 struct GgufFile {
@@ -74,8 +98,10 @@ std::string serialize_gguf(const GgufFile& file);
 // Every check of the layout: magic, version, counts and sizes against the bytes there are,
 // known value and tensor types, tensor data inside the file and aligned, no duplicate keys or
 // tensor names. Errors name `source` and what is wrong.
-GgufFile parse_gguf(std::string_view bytes, const std::string& source);
+// With an `owner` of `bytes` (a mapped file), tensors keep their bytes there instead of copies.
+GgufFile parse_gguf(std::string_view bytes, const std::string& source,
+                    const std::shared_ptr<void>& owner = nullptr);
 void write_gguf(const std::string& path, const GgufFile& file);  // atomically
-GgufFile read_gguf(const std::string& path);
+GgufFile read_gguf(const std::string& path);  // mapped (mapped_file.h), tensors not copied
 
 }  // namespace chimera

@@ -22,7 +22,7 @@ GgufTensor f32_tensor(const std::string& name, const Tensor& t) {
   const Shape& s = t.shape();
   for (auto it = s.rbegin(); it != s.rend(); ++it) g.dims.push_back(static_cast<uint64_t>(*it));
   g.type = GgmlType::f32;
-  g.data.assign(static_cast<const char*>(t.raw()), t.nbytes());
+  g.data = std::string(static_cast<const char*>(t.raw()), t.nbytes());
   return g;
 }
 

@@ -67,7 +67,7 @@ std::string pack_tq1_0(const int8_t* codes, int64_t rows, int64_t cols, float sc
   return out;
 }
 
-void unpack_tq1_0(const std::string& bytes, int64_t rows, int64_t cols, int8_t* codes,
+void unpack_tq1_0(std::string_view bytes, int64_t rows, int64_t cols, int8_t* codes,
                   std::vector<float>& block_scales) {
   check_cols(cols);
   const int64_t blocks = rows * cols / kTq1Block;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chimera {
@@ -25,7 +26,7 @@ inline constexpr int64_t kTq1BlockBytes = 54;
 std::string pack_tq1_0(const int8_t* codes, int64_t rows, int64_t cols, float scale);
 
 // The inverse: the codes and each block's scale.
-void unpack_tq1_0(const std::string& bytes, int64_t rows, int64_t cols, int8_t* codes,
+void unpack_tq1_0(std::string_view bytes, int64_t rows, int64_t cols, int8_t* codes,
                   std::vector<float>& block_scales);
 
 }  // namespace chimera

@@ -27,7 +27,7 @@ std::string pack_tq2_0(const int8_t* codes, int64_t rows, int64_t cols, float sc
   return out;
 }
 
-void unpack_tq2_0(const std::string& bytes, int64_t rows, int64_t cols, int8_t* codes,
+void unpack_tq2_0(std::string_view bytes, int64_t rows, int64_t cols, int8_t* codes,
                   std::vector<float>& block_scales) {
   CHIMERA_CHECK(cols > 0 && cols % kTq2Block == 0, "TQ2_0 rows hold a multiple of ", kTq2Block,
                 " weights, not ", cols);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chimera {
@@ -22,7 +23,7 @@ std::string pack_tq2_0(const int8_t* codes, int64_t rows, int64_t cols, float sc
 
 // The inverse: the codes, and each block's scale (rows * cols / 256, in order). A code 0b11 is
 // an error.
-void unpack_tq2_0(const std::string& bytes, int64_t rows, int64_t cols, int8_t* codes,
+void unpack_tq2_0(std::string_view bytes, int64_t rows, int64_t cols, int8_t* codes,
                   std::vector<float>& block_scales);
 
 }  // namespace chimera

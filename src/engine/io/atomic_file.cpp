@@ -12,26 +12,17 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/mapped_file.h"
 
 namespace chimera {
 
 std::string read_file(const std::string& path) {
+  // A regular file is copied out of its mapping in one pass; a stream buffer grows by doubling
+  // and is copied out at the end, three copies of a 500 MB file. Pipes and the like stream.
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return std::string(map_file(path).bytes());
   std::ifstream in(path, std::ios::binary);
   CHIMERA_CHECK(in.good(), "cannot open '", path, "': ", std::strerror(errno));
-  // A regular file is read into a string of its size: a stream buffer grows by doubling and is
-  // copied out at the end, three copies of a 500 MB file.
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::is_regular_file(path, ec) && !ec
-                             ? std::filesystem::file_size(path, ec)
-                             : 0;
-  if (!ec && size > 0) {
-    std::string bytes(static_cast<size_t>(size), '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(size));
-    if (static_cast<uintmax_t>(in.gcount()) == size && in.peek() == std::ifstream::traits_type::eof())
-      return bytes;
-    in.clear();  // the file changed size while read: read it again as a stream
-    in.seekg(0);
-  }
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();

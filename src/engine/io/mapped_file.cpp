@@ -37,7 +37,7 @@ MappedFile map_file(const std::string& path) {
   ::close(fd);  // the mapping keeps the file open
   CHIMERA_CHECK(p != MAP_FAILED, "cannot map '", path, "' (", m.size,
                 " bytes) into memory: ", std::strerror(map_errno));
-  // Read front to back once (checksums, then copies): ask for read-ahead.
+  // Readers go front to back (a checkpoint twice: checksums, then copies): ask for read-ahead.
   ::madvise(p, m.size, MADV_SEQUENTIAL);
   const size_t size = m.size;
   m.owner = std::shared_ptr<void>(p, [size](void* q) { ::munmap(q, size); });

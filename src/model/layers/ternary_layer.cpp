@@ -124,8 +124,8 @@ Var TernaryLayer::forward_with(const Var& x, const Shape& out_shape, int64_t inn
   else
     products.integer(act.codes.data<int8_t>(), q.codes.data<int8_t>(), scale, y.f32());
   if (!fixed_) quant.finish_forward(q, train);  // a fixed weight's stats were kept at fixing
-  // Nothing recorded (make_op's own test, made before the closure's copies of act, q and the
-  // products are).
+  // Nothing recorded: make_op would return y as it is, but only after the closure below had
+  // copied act, q and the products (a generated token's hot path), so test it here first.
   if (!grad_enabled()) return Var(std::move(y));
 
   std::vector<Var> inputs{x, weight_master};
